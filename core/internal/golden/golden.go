@@ -1,0 +1,89 @@
+package golden
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"chrysalis/core/safetensors"
+	"chrysalis/core/tensor"
+)
+
+// root walks up from the working directory to the directory holding go.mod.
+// It works natively and under js/wasm, where Node provides the working
+// directory and the file system.
+func root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("golden: working directory: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("golden: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// SharedDir is the absolute path of <repo root>/../shared.
+func SharedDir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(filepath.Dir(root(t)), "shared")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("golden: shared data missing: %v", err)
+	}
+	return dir
+}
+
+// Dir is the absolute path of <repo root>/../shared/reference/diffusers.
+func Dir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(SharedDir(t), "reference", "diffusers")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("golden: reference data missing: %v", err)
+	}
+	return dir
+}
+
+// Open parses the safetensors file at Dir()/rel.
+func Open(t testing.TB, rel string) *safetensors.File {
+	t.Helper()
+	f, err := safetensors.ReadFile(filepath.Join(Dir(t), rel))
+	if err != nil {
+		t.Fatalf("golden: %v", err)
+	}
+	return f
+}
+
+// Tensor reads the named tensor of f as float32.
+func Tensor(t testing.TB, f *safetensors.File, name string) *tensor.Tensor {
+	t.Helper()
+	x, err := f.Tensor(name)
+	if err != nil {
+		t.Fatalf("golden: %v", err)
+	}
+	return x
+}
+
+// MaxAbsDiff is max_i |a_i - b_i| in float64. Lengths that differ, or a NaN
+// on either side, give +Inf so that a comparison against a tolerance fails.
+func MaxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	m := 0.0
+	for i := range a {
+		d := math.Abs(float64(a[i]) - float64(b[i]))
+		if math.IsNaN(d) {
+			return math.Inf(1)
+		}
+		m = math.Max(m, d)
+	}
+	return m
+}
