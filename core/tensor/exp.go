@@ -1,0 +1,58 @@
+package tensor
+
+import "math"
+
+// Constants of Exp32's range reduction x = n·ln2 + r. ln2Hi has only 9
+// significant bits, so n·ln2Hi is exact for every |n| < 2^15.
+const (
+	log2e = 1.44269504088896341
+	ln2Hi = 0.693359375
+	ln2Lo = -2.12194440e-4
+	// expMax is the largest float32 x whose exp rounds below +Inf; expMin is
+	// where exp(x) drops below half the smallest subnormal float32.
+	expMax = 88.72283935546875
+	expMin = -103.97208404541015625
+)
+
+// Exp32 returns e^x in float32 with a relative error of about 1e-7 (a couple
+// of ulps). It is pure Go with every product rounded explicitly, so it gives
+// the same bits natively and under wasm. exp(x) = 2^n · exp(r) with
+// n = round(x·log2 e) and |r| <= ln2/2, and exp(r) is its Taylor series to r^7.
+// Exp32(+Inf) = +Inf, Exp32(-Inf) = 0, Exp32(NaN) = NaN; results overflow to
+// +Inf and underflow through the subnormals to 0.
+func Exp32(x float32) float32 {
+	switch {
+	case x != x:
+		return x
+	case x > expMax:
+		return float32(math.Inf(1))
+	case x < expMin:
+		return 0
+	}
+	t := float32(x * log2e)
+	var n int32
+	if t >= 0 {
+		n = int32(t + 0.5)
+	} else {
+		n = int32(t - 0.5)
+	}
+	fn := float32(n)
+	r := x - float32(fn*ln2Hi)
+	r -= float32(fn * ln2Lo)
+	// exp(r) = 1 + r + r²/2! + ... + r^7/7!, Horner form.
+	p := float32(1.0 / 5040)
+	p = float32(p*r) + 1.0/720
+	p = float32(p*r) + 1.0/120
+	p = float32(p*r) + 1.0/24
+	p = float32(p*r) + 1.0/6
+	p = float32(p*r) + 0.5
+	p = float32(p*r) + 1
+	p = float32(p*r) + 1
+	if n >= -126 && n <= 127 {
+		return p * math.Float32frombits(uint32(n+127)<<23)
+	}
+	// 2^n is outside the normal range: scale in two halves, each normal.
+	h := n / 2
+	p *= math.Float32frombits(uint32(h+127) << 23)
+	return p * math.Float32frombits(uint32(n-h+127)<<23)
+}

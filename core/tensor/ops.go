@@ -1,0 +1,232 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+)
+
+// GroupNorm normalises x [N,C,...] over each of the groups channel blocks of
+// every image, as torch's GroupNorm:
+//
+//	y[n,c,…] = (x[n,c,…] - μ[n,g]) / sqrt(σ²[n,g] + eps) · gamma[c] + beta[c]
+//
+// where g = c / (C/groups) and μ, σ² are the mean and biased variance over the
+// group's C/groups channels and all spatial positions (accumulated in
+// float64). It panics if C is not a multiple of groups or gamma, beta do not
+// have C values.
+func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tensor {
+	if len(x.Shape) < 2 || groups < 1 || x.Shape[1]%groups != 0 || len(gamma) != x.Shape[1] || len(beta) != x.Shape[1] {
+		panic(fmt.Sprintf("tensor: GroupNorm of %v in %d groups (gamma %d, beta %d)", x.Shape, groups, len(gamma), len(beta)))
+	}
+	c := x.Shape[1]
+	hw := x.Numel() / (x.Shape[0] * c)
+	cg := c / groups
+	out := New(x.Shape...)
+	for ng := 0; ng < x.Shape[0]*groups; ng++ {
+		src := x.Data[ng*cg*hw : (ng+1)*cg*hw]
+		dst := out.Data[ng*cg*hw : (ng+1)*cg*hw]
+		var sum float64
+		for _, v := range src {
+			sum += float64(v)
+		}
+		mean := sum / float64(len(src))
+		var ss float64
+		for _, v := range src {
+			d := float64(v) - mean
+			ss += float64(d * d)
+		}
+		inv := 1 / math.Sqrt(ss/float64(len(src))+float64(eps))
+		c0 := (ng % groups) * cg
+		for ch := 0; ch < cg; ch++ {
+			// y = x·a + b with a = gamma/sqrt(σ²+eps), b = beta - μ·a.
+			a := float32(inv * float64(gamma[c0+ch]))
+			b := float32(float64(beta[c0+ch]) - float64(mean*float64(a)))
+			s, d := src[ch*hw:(ch+1)*hw], dst[ch*hw:(ch+1)*hw]
+			for i, v := range s {
+				d[i] = float32(v*a) + b
+			}
+		}
+	}
+	return out
+}
+
+// SiLU returns x·sigmoid(x) = x / (1 + e^-x) elementwise, as a new tensor.
+func SiLU(x *Tensor) *Tensor {
+	out := New(x.Shape...)
+	for i, v := range x.Data {
+		out.Data[i] = v / (1 + Exp32(-v))
+	}
+	return out
+}
+
+// Linear is torch's Linear: out = x @ W^T + b, (..., in) -> (..., out), with
+// w [out,in] and bias nil or out values. It panics if the sizes disagree.
+func Linear(x, w *Tensor, bias []float32) *Tensor {
+	if len(x.Shape) < 1 || len(w.Shape) != 2 || x.Shape[len(x.Shape)-1] != w.Shape[1] ||
+		(bias != nil && len(bias) != w.Shape[0]) {
+		panic(fmt.Sprintf("tensor: Linear of %v by %v (bias %d)", x.Shape, w.Shape, len(bias)))
+	}
+	in, no := w.Shape[1], w.Shape[0]
+	rows := x.Numel() / in
+	shape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), no)
+	out := New(shape...)
+	gemm(true, rows, no, in, x.Data, in, w.Data, in, out.Data, no)
+	if bias != nil {
+		for r := 0; r < rows; r++ {
+			o := out.Data[r*no : (r+1)*no]
+			for j, bv := range bias {
+				o[j] += bv
+			}
+		}
+	}
+	return out
+}
+
+// Attention is multi-head scaled dot-product attention over q, k, v [B,T,C].
+// Head h owns the channels [h·D, (h+1)·D) with D = C/heads, and
+//
+//	out_h = softmax(q_h k_hᵀ · scale) v_h,  (T,D)·(D,T) -> (T,T), (T,T)·(T,D) -> (T,D)
+//
+// with the softmax over each row. The caller passes scale, usually D^-0.5.
+// It returns [B,T,C] and panics if the shapes differ or C is not a multiple
+// of heads.
+func Attention(q, k, v *Tensor, heads int, scale float32) *Tensor {
+	if len(q.Shape) != 3 || !sameShape(q, k) || !sameShape(q, v) || heads < 1 || q.Shape[2]%heads != 0 {
+		panic(fmt.Sprintf("tensor: Attention of %v, %v, %v with %d heads", q.Shape, k.Shape, v.Shape, heads))
+	}
+	nb, t, c := q.Shape[0], q.Shape[1], q.Shape[2]
+	d := c / heads
+	out := New(nb, t, c)
+	s := make([]float32, t*t)
+	for b := 0; b < nb; b++ {
+		off := b * t * c
+		for h := 0; h < heads; h++ {
+			qh := q.Data[off+h*d:]
+			kh := k.Data[off+h*d:]
+			vh := v.Data[off+h*d:]
+			oh := out.Data[off+h*d:]
+			gemm(true, t, t, d, qh, c, kh, c, s, t) // S = q_h k_hᵀ
+			for r := 0; r < t; r++ {
+				softmaxRow(s[r*t:(r+1)*t], scale)
+			}
+			gemm(false, t, d, t, s, t, vh, c, oh, c) // out_h = P v_h
+		}
+	}
+	return out
+}
+
+// softmaxRow replaces row with softmax(row·scale) = e^(row·scale - max) / Σ e^(…).
+func softmaxRow(row []float32, scale float32) {
+	mx := float32(row[0] * scale)
+	for _, v := range row {
+		mx = max(mx, float32(v*scale))
+	}
+	var sum float32
+	for i, v := range row {
+		e := Exp32(float32(v*scale) - mx)
+		row[i] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for i := range row {
+		row[i] *= inv
+	}
+}
+
+// Upsample2x is nearest-neighbour upsampling by 2: [N,C,H,W] -> [N,C,2H,2W]
+// with out[n,c,y,x] = in[n,c,y/2,x/2]. It panics unless x is 4-D.
+func Upsample2x(x *Tensor) *Tensor {
+	if len(x.Shape) != 4 {
+		panic(fmt.Sprintf("tensor: Upsample2x of %v", x.Shape))
+	}
+	h, w := x.Shape[2], x.Shape[3]
+	out := New(x.Shape[0], x.Shape[1], 2*h, 2*w)
+	for p := 0; p < x.Shape[0]*x.Shape[1]*h; p++ {
+		src := x.Data[p*w : (p+1)*w]
+		dst := out.Data[2*p*2*w : (2*p+1)*2*w]
+		for i, v := range src {
+			dst[2*i] = v
+			dst[2*i+1] = v
+		}
+		copy(out.Data[(2*p+1)*2*w:(2*p+2)*2*w], dst)
+	}
+	return out
+}
+
+// Concat joins a [N,Ca,H,W] and b [N,Cb,H,W] along the channels into
+// [N,Ca+Cb,H,W]. It panics if N, H or W differ.
+func Concat(a, b *Tensor) *Tensor {
+	if len(a.Shape) != 4 || len(b.Shape) != 4 || a.Shape[0] != b.Shape[0] || a.Shape[2] != b.Shape[2] || a.Shape[3] != b.Shape[3] {
+		panic(fmt.Sprintf("tensor: Concat of %v and %v", a.Shape, b.Shape))
+	}
+	n, hw := a.Shape[0], a.Shape[2]*a.Shape[3]
+	sa, sb := a.Shape[1]*hw, b.Shape[1]*hw
+	out := New(n, a.Shape[1]+b.Shape[1], a.Shape[2], a.Shape[3])
+	for i := 0; i < n; i++ {
+		copy(out.Data[i*(sa+sb):], a.Data[i*sa:(i+1)*sa])
+		copy(out.Data[i*(sa+sb)+sa:], b.Data[i*sb:(i+1)*sb])
+	}
+	return out
+}
+
+// Add returns a + b elementwise. It panics if the shapes differ.
+func Add(a, b *Tensor) *Tensor {
+	if !sameShape(a, b) {
+		panic(fmt.Sprintf("tensor: Add of %v and %v", a.Shape, b.Shape))
+	}
+	out := New(a.Shape...)
+	for i, v := range a.Data {
+		out.Data[i] = v + b.Data[i]
+	}
+	return out
+}
+
+// ToTokens turns an image batch [B,C,H,W] into token rows [B,H·W,C]:
+// out[b,y·W+x,c] = in[b,c,y,x]. It panics unless x is 4-D.
+func ToTokens(x *Tensor) *Tensor {
+	if len(x.Shape) != 4 {
+		panic(fmt.Sprintf("tensor: ToTokens of %v", x.Shape))
+	}
+	nb, c, hw := x.Shape[0], x.Shape[1], x.Shape[2]*x.Shape[3]
+	out := New(nb, hw, c)
+	for b := 0; b < nb; b++ {
+		transpose(out.Data[b*hw*c:(b+1)*hw*c], x.Data[b*hw*c:(b+1)*hw*c], c, hw)
+	}
+	return out
+}
+
+// FromTokens is the inverse of ToTokens: [B,H·W,C] -> [B,C,H,W]. It panics if
+// the token count is not h·w.
+func FromTokens(x *Tensor, h, w int) *Tensor {
+	if len(x.Shape) != 3 || x.Shape[1] != h*w {
+		panic(fmt.Sprintf("tensor: FromTokens of %v to %dx%d", x.Shape, h, w))
+	}
+	nb, c, hw := x.Shape[0], x.Shape[2], h*w
+	out := New(nb, c, h, w)
+	for b := 0; b < nb; b++ {
+		transpose(out.Data[b*hw*c:(b+1)*hw*c], x.Data[b*hw*c:(b+1)*hw*c], hw, c)
+	}
+	return out
+}
+
+// transpose writes the r×c row-major matrix src into dst as c×r.
+func transpose(dst, src []float32, r, c int) {
+	for i := 0; i < r; i++ {
+		row := src[i*c : (i+1)*c]
+		for j, v := range row {
+			dst[j*r+i] = v
+		}
+	}
+}
+
+func sameShape(a, b *Tensor) bool {
+	if len(a.Shape) != len(b.Shape) {
+		return false
+	}
+	for i, d := range a.Shape {
+		if b.Shape[i] != d {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,370 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// randTensor fills a tensor of the given shape with uniform values in [-1,1)
+// from a fixed seed.
+func randTensor(seed uint64, shape ...int) *Tensor {
+	r := rand.New(rand.NewPCG(seed, 1))
+	t := New(shape...)
+	for i := range t.Data {
+		t.Data[i] = float32(2*r.Float64() - 1)
+	}
+	return t
+}
+
+// checkClose fails unless |got-want| <= tol·(1+|want|) everywhere and returns
+// the largest |got-want|.
+func checkClose(t *testing.T, name string, got []float32, want []float64, tol float64) float64 {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", name, len(got), len(want))
+	}
+	worst := 0.0
+	for i, w := range want {
+		d := math.Abs(float64(got[i]) - w)
+		if !(d <= tol*(1+math.Abs(w))) {
+			t.Fatalf("%s: [%d] = %v, want %v (tolerance %g)", name, i, got[i], w, tol)
+		}
+		worst = max(worst, d)
+	}
+	return worst
+}
+
+func refGemm(transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int) []float64 {
+	c := make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			s := 0.0
+			for p := 0; p < k; p++ {
+				var bv float32
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(a[i*lda+p]) * float64(bv)
+			}
+			c[i*n+j] = s
+		}
+	}
+	return c
+}
+
+// gemmSizes covers the register tile's fringes: sizes that are not multiples
+// of the tile or of the k unrolling, including 1, and sizes past a block.
+var gemmSizes = [][3]int{
+	{1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {2, 3, 4}, {3, 3, 5}, {4, 4, 4}, {7, 13, 6},
+	{17, 9, 33}, {33, 65, 2}, {64, 64, 64}, {70, 150, 300}, {130, 37, 517},
+}
+
+// TestGemm compares Gemm and its transposed-B form with a float64 reference,
+// with strided operands, to 1e-5 relative to (1 + |C|) scaled by sqrt(k).
+func TestGemm(t *testing.T) {
+	for _, sz := range gemmSizes {
+		m, n, k := sz[0], sz[1], sz[2]
+		for _, transB := range []bool{false, true} {
+			lda, ldb, ldc := k+3, n+2, n+1
+			if transB {
+				ldb = k + 5
+			}
+			a := randTensor(1, m*lda).Data
+			b := randTensor(2, k*ldb+n*ldb).Data
+			c := randTensor(3, m*ldc).Data
+			gemm(transB, m, n, k, a, lda, b, ldb, c, ldc)
+			want := refGemm(transB, m, n, k, a, lda, b, ldb)
+			got := make([]float32, 0, m*n)
+			for i := 0; i < m; i++ {
+				got = append(got, c[i*ldc:i*ldc+n]...)
+			}
+			tol := 1e-6 * math.Sqrt(float64(k))
+			worst := checkClose(t, fmt.Sprintf("gemm(transB=%v, %dx%dx%d)", transB, m, n, k), got, want, tol)
+			t.Logf("%dx%dx%d transB=%v: max abs err %.2e", m, n, k, transB, worst)
+		}
+	}
+}
+
+func refConv(x, w *Tensor, bias []float32, s int, pad Padding) []float64 {
+	n, cin, h, wd := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	cout, kh, kw := w.Shape[0], w.Shape[2], w.Shape[3]
+	ho := (h+pad.Top+pad.Bottom-kh)/s + 1
+	wo := (wd+pad.Left+pad.Right-kw)/s + 1
+	out := make([]float64, 0, n*cout*ho*wo)
+	for b := 0; b < n; b++ {
+		for o := 0; o < cout; o++ {
+			for y := 0; y < ho; y++ {
+				for xo := 0; xo < wo; xo++ {
+					acc := 0.0
+					if bias != nil {
+						acc = float64(bias[o])
+					}
+					for c := 0; c < cin; c++ {
+						for i := 0; i < kh; i++ {
+							for j := 0; j < kw; j++ {
+								iy, ix := y*s+i-pad.Top, xo*s+j-pad.Left
+								if iy < 0 || iy >= h || ix < 0 || ix >= wd {
+									continue
+								}
+								acc += float64(w.Data[((o*cin+c)*kh+i)*kw+j]) * float64(x.Data[((b*cin+c)*h+iy)*wd+ix])
+							}
+						}
+					}
+					out = append(out, acc)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestConv2d checks 3x3 and 1x1 convolutions, stride 1 and 2, symmetric and
+// diffusers' asymmetric (0,0,1,1) padding, with and without bias, against a
+// float64 direct convolution to 1e-5 relative.
+func TestConv2d(t *testing.T) {
+	cases := []struct {
+		n, cin, h, w, cout, k, s int
+		pad                      Padding
+		bias                     bool
+	}{
+		{2, 3, 8, 8, 5, 3, 1, Padding{1, 1, 1, 1}, true},
+		{1, 4, 7, 9, 3, 3, 1, Padding{1, 1, 1, 1}, false},
+		{2, 3, 8, 8, 4, 3, 2, Padding{1, 1, 1, 1}, true},
+		{2, 5, 9, 7, 6, 3, 2, Padding{0, 0, 1, 1}, true},
+		{1, 6, 8, 8, 7, 3, 2, Padding{0, 0, 1, 1}, false},
+		{3, 7, 5, 6, 4, 1, 1, Padding{}, true},
+		{1, 8, 6, 6, 3, 1, 2, Padding{}, true},
+		{1, 17, 11, 13, 19, 3, 1, Padding{1, 1, 1, 1}, true},
+	}
+	for _, tc := range cases {
+		x := randTensor(4, tc.n, tc.cin, tc.h, tc.w)
+		w := randTensor(5, tc.cout, tc.cin, tc.k, tc.k)
+		var bias []float32
+		if tc.bias {
+			bias = randTensor(6, tc.cout).Data
+		}
+		got := Conv2d(x, w, bias, tc.s, tc.pad)
+		ho := (tc.h+tc.pad.Top+tc.pad.Bottom-tc.k)/tc.s + 1
+		wo := (tc.w+tc.pad.Left+tc.pad.Right-tc.k)/tc.s + 1
+		if fmt.Sprint(got.Shape) != fmt.Sprint([]int{tc.n, tc.cout, ho, wo}) {
+			t.Fatalf("%+v: shape %v", tc, got.Shape)
+		}
+		worst := checkClose(t, fmt.Sprintf("conv %+v", tc), got.Data, refConv(x, w, bias, tc.s, tc.pad), 1e-5)
+		t.Logf("%+v: max abs err %.2e", tc, worst)
+	}
+}
+
+// TestGroupNorm checks GroupNorm with groups < C, groups = C and one group
+// against a float64 reference to 1e-5 relative.
+func TestGroupNorm(t *testing.T) {
+	for _, tc := range []struct{ n, c, h, w, groups int }{{2, 8, 3, 5, 4}, {1, 6, 4, 4, 6}, {3, 4, 2, 3, 1}, {2, 6, 1, 1, 3}} {
+		x := randTensor(7, tc.n, tc.c, tc.h, tc.w)
+		for i := range x.Data {
+			x.Data[i] = 3*x.Data[i] + 0.5
+		}
+		gamma, beta := randTensor(8, tc.c).Data, randTensor(9, tc.c).Data
+		const eps = 1e-5
+		got := GroupNorm(x, tc.groups, gamma, beta, eps)
+		hw, cg := tc.h*tc.w, tc.c/tc.groups
+		want := make([]float64, len(x.Data))
+		for ng := 0; ng < tc.n*tc.groups; ng++ {
+			src := x.Data[ng*cg*hw : (ng+1)*cg*hw]
+			mean, ss := 0.0, 0.0
+			for _, v := range src {
+				mean += float64(v)
+			}
+			mean /= float64(len(src))
+			for _, v := range src {
+				ss += (float64(v) - mean) * (float64(v) - mean)
+			}
+			std := math.Sqrt(ss/float64(len(src)) + eps)
+			for i, v := range src {
+				c := (ng%tc.groups)*cg + i/hw
+				want[ng*cg*hw+i] = (float64(v)-mean)/std*float64(gamma[c]) + float64(beta[c])
+			}
+		}
+		worst := checkClose(t, fmt.Sprintf("groupnorm %+v", tc), got.Data, want, 1e-5)
+		t.Logf("%+v: max abs err %.2e", tc, worst)
+	}
+}
+
+// TestExp32 compares Exp32 with float64 math.Exp on a dense grid over the
+// whole finite range to 3e-7 relative (about 2.5 ulps), and checks the edges.
+func TestExp32(t *testing.T) {
+	worst := 0.0
+	for x := float32(-87.3); x < 88.7; x += 0.000731 {
+		got := float64(Exp32(x))
+		want := math.Exp(float64(x))
+		rel := math.Abs(got-want) / want
+		if !(rel <= 3e-7) {
+			t.Fatalf("Exp32(%v) = %v, want %v (rel %.2e)", x, got, want, rel)
+		}
+		worst = max(worst, rel)
+	}
+	t.Logf("max relative error in the normal range: %.2e", worst)
+	// Subnormal results: absolute error within one subnormal step.
+	for x := float32(-103.9); x < -87.3; x += 0.01 {
+		got, want := float64(Exp32(x)), math.Exp(float64(x))
+		if d := math.Abs(got - want); !(d <= math.Max(3e-7*want, 0x1p-149)) {
+			t.Fatalf("Exp32(%v) = %v, want %v", x, got, want)
+		}
+	}
+	inf := float32(math.Inf(1))
+	edges := []struct{ x, want float32 }{
+		{0, 1}, {inf, inf}, {-inf, 0}, {88.73, inf}, {100, inf}, {-104, 0}, {-1000, 0},
+		{expMax, float32(math.Exp(expMax))},
+	}
+	for _, e := range edges {
+		if got := Exp32(e.x); got != e.want {
+			t.Errorf("Exp32(%v) = %v, want %v", e.x, got, e.want)
+		}
+	}
+	if got := Exp32(float32(math.NaN())); got == got {
+		t.Errorf("Exp32(NaN) = %v, want NaN", got)
+	}
+}
+
+// TestSiLU checks x·sigmoid(x) against float64 to 1e-6 relative, including
+// large |x| where e^-x overflows.
+func TestSiLU(t *testing.T) {
+	x := randTensor(10, 4, 50)
+	for i := range x.Data {
+		x.Data[i] *= 30
+	}
+	x.Data[0], x.Data[1] = 200, -200
+	got := SiLU(x)
+	want := make([]float64, len(x.Data))
+	for i, v := range x.Data {
+		want[i] = float64(v) / (1 + math.Exp(-float64(v)))
+	}
+	worst := checkClose(t, "silu", got.Data, want, 1e-6)
+	t.Logf("max abs err %.2e", worst)
+}
+
+// TestLinear checks x @ W^T + b for 2-D and 3-D inputs, with and without bias,
+// to 1e-5 relative.
+func TestLinear(t *testing.T) {
+	for _, tc := range []struct {
+		shape []int
+		out   int
+		bias  bool
+	}{{[]int{3, 7}, 5, true}, {[]int{2, 4, 9}, 6, false}, {[]int{1, 128}, 512, true}} {
+		x := randTensor(11, tc.shape...)
+		in := tc.shape[len(tc.shape)-1]
+		w := randTensor(12, tc.out, in)
+		var bias []float32
+		if tc.bias {
+			bias = randTensor(13, tc.out).Data
+		}
+		got := Linear(x, w, bias)
+		rows := x.Numel() / in
+		want := refGemm(true, rows, tc.out, in, x.Data, in, w.Data, in)
+		for i := range want {
+			if bias != nil {
+				want[i] += float64(bias[i%tc.out])
+			}
+		}
+		if got.Shape[len(got.Shape)-1] != tc.out || got.Numel() != rows*tc.out {
+			t.Fatalf("shape %v", got.Shape)
+		}
+		worst := checkClose(t, fmt.Sprintf("linear %v", tc.shape), got.Data, want, 1e-5)
+		t.Logf("%v -> %d: max abs err %.2e", tc.shape, tc.out, worst)
+	}
+}
+
+// TestAttention checks multi-head attention with 1 and several heads against
+// a float64 softmax(q kᵀ·scale) v per head to 1e-5 relative.
+func TestAttention(t *testing.T) {
+	for _, tc := range []struct{ b, t, c, heads int }{{2, 5, 8, 1}, {1, 16, 12, 3}, {2, 9, 16, 4}, {1, 64, 32, 1}} {
+		q, k, v := randTensor(14, tc.b, tc.t, tc.c), randTensor(15, tc.b, tc.t, tc.c), randTensor(16, tc.b, tc.t, tc.c)
+		for i := range q.Data {
+			q.Data[i] *= 3
+		}
+		d := tc.c / tc.heads
+		scale := float32(1 / math.Sqrt(float64(d)))
+		got := Attention(q, k, v, tc.heads, scale)
+		want := make([]float64, len(q.Data))
+		at := func(x *Tensor, b, i, c int) float64 { return float64(x.Data[(b*tc.t+i)*tc.c+c]) }
+		for b := 0; b < tc.b; b++ {
+			for h := 0; h < tc.heads; h++ {
+				for i := 0; i < tc.t; i++ {
+					s := make([]float64, tc.t)
+					mx := math.Inf(-1)
+					for j := range s {
+						for c := h * d; c < (h+1)*d; c++ {
+							s[j] += at(q, b, i, c) * at(k, b, j, c)
+						}
+						s[j] *= float64(scale)
+						mx = max(mx, s[j])
+					}
+					sum := 0.0
+					for j := range s {
+						s[j] = math.Exp(s[j] - mx)
+						sum += s[j]
+					}
+					for c := h * d; c < (h+1)*d; c++ {
+						o := 0.0
+						for j := range s {
+							o += s[j] / sum * at(v, b, j, c)
+						}
+						want[(b*tc.t+i)*tc.c+c] = o
+					}
+				}
+			}
+		}
+		worst := checkClose(t, fmt.Sprintf("attention %+v", tc), got.Data, want, 1e-5)
+		t.Logf("%+v: max abs err %.2e", tc, worst)
+	}
+}
+
+// TestShapeOps checks Upsample2x, Concat, Add, ToTokens and FromTokens
+// exactly, element by element.
+func TestShapeOps(t *testing.T) {
+	x := randTensor(17, 2, 3, 4, 5)
+	y := randTensor(18, 2, 2, 4, 5)
+	up := Upsample2x(x)
+	cat := Concat(x, y)
+	sum := Add(x, x)
+	tok := ToTokens(x)
+	back := FromTokens(tok, 4, 5)
+	for n := 0; n < 2; n++ {
+		for c := 0; c < 5; c++ {
+			for h := 0; h < 4; h++ {
+				for w := 0; w < 5; w++ {
+					var v float32
+					if c < 3 {
+						v = x.Data[((n*3+c)*4+h)*5+w]
+						for _, d := range [][2]int{{0, 0}, {0, 1}, {1, 0}, {1, 1}} {
+							if got := up.Data[((n*3+c)*8+2*h+d[0])*10+2*w+d[1]]; got != v {
+								t.Fatalf("Upsample2x[%d,%d,%d,%d] = %v, want %v", n, c, 2*h+d[0], 2*w+d[1], got, v)
+							}
+						}
+						if got := sum.Data[((n*3+c)*4+h)*5+w]; got != v+v {
+							t.Fatalf("Add = %v, want %v", got, v+v)
+						}
+						if got := tok.Data[(n*20+h*5+w)*3+c]; got != v {
+							t.Fatalf("ToTokens[%d,%d,%d] = %v, want %v", n, h*5+w, c, got, v)
+						}
+					} else {
+						v = y.Data[((n*2+c-3)*4+h)*5+w]
+					}
+					if got := cat.Data[((n*5+c)*4+h)*5+w]; got != v {
+						t.Fatalf("Concat[%d,%d,%d,%d] = %v, want %v", n, c, h, w, got, v)
+					}
+				}
+			}
+		}
+	}
+	if fmt.Sprint(up.Shape, cat.Shape, tok.Shape, back.Shape) != "[2 3 8 10] [2 5 4 5] [2 20 3] [2 3 4 5]" {
+		t.Fatalf("shapes %v %v %v %v", up.Shape, cat.Shape, tok.Shape, back.Shape)
+	}
+	for i, v := range x.Data {
+		if back.Data[i] != v {
+			t.Fatalf("FromTokens(ToTokens(x))[%d] = %v, want %v", i, back.Data[i], v)
+		}
+	}
+}
