@@ -1,0 +1,2 @@
+// Package promise waits for JavaScript promises from Go under GOOS=js.
+package promise
