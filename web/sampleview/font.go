@@ -1,0 +1,45 @@
+package sampleview
+
+import (
+	"fmt"
+	"image"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+)
+
+// Font renders text labels in Go Regular.
+type Font struct {
+	face          font.Face
+	ascent, lineH int
+}
+
+// NewFont returns Go Regular at px pixels per em.
+func NewFont(px float64) (*Font, error) {
+	ttf, err := opentype.Parse(goregular.TTF)
+	if err != nil {
+		return nil, fmt.Errorf("sampleview: parsing Go Regular: %w", err)
+	}
+	face, err := opentype.NewFace(ttf, &opentype.FaceOptions{Size: px, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		return nil, fmt.Errorf("sampleview: Go Regular at %v px: %w", px, err)
+	}
+	m := face.Metrics()
+	return &Font{face: face, ascent: m.Ascent.Ceil(), lineH: (m.Ascent + m.Descent).Ceil()}, nil
+}
+
+// LineHeight is the height of a rendered line, in pixels.
+func (f *Font) LineHeight() int { return f.lineH }
+
+// Width is the advance of s, in pixels.
+func (f *Font) Width(s string) int { return font.MeasureString(f.face, s).Ceil() }
+
+// Render draws s as coverage, (LineHeight, Width(s)), for the drawer to tint.
+func (f *Font) Render(s string) *image.Alpha {
+	dst := image.NewAlpha(image.Rect(0, 0, max(f.Width(s), 1), f.lineH))
+	d := font.Drawer{Dst: dst, Src: image.Opaque, Face: f.face, Dot: fixed.P(0, f.ascent)}
+	d.DrawString(s)
+	return dst
+}
