@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"chrysalis/core/internal/half"
 	"chrysalis/core/tensor"
 )
 
@@ -267,11 +268,11 @@ func (f *File) Tensor(name string) (*tensor.Tensor, error) {
 		}
 	case F16:
 		for i := range out {
-			out[i] = f16ToF32(binary.LittleEndian.Uint16(raw[2*i:]))
+			out[i] = half.F16ToF32(binary.LittleEndian.Uint16(raw[2*i:]))
 		}
 	case BF16:
 		for i := range out {
-			out[i] = bf16ToF32(binary.LittleEndian.Uint16(raw[2*i:]))
+			out[i] = half.BF16ToF32(binary.LittleEndian.Uint16(raw[2*i:]))
 		}
 	case F64:
 		for i := range out {
@@ -409,9 +410,9 @@ func Write(w io.Writer, entries []Entry, dtype DType, metadata map[string]string
 			case F32:
 				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
 			case F16:
-				binary.LittleEndian.PutUint16(buf[2*i:], f32ToF16(v))
+				binary.LittleEndian.PutUint16(buf[2*i:], half.F32ToF16(v))
 			case BF16:
-				binary.LittleEndian.PutUint16(buf[2*i:], f32ToBF16(v))
+				binary.LittleEndian.PutUint16(buf[2*i:], half.F32ToBF16(v))
 			}
 		}
 		if _, err := w.Write(buf); err != nil {
