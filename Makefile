@@ -21,6 +21,7 @@ test-wasm:
 
 FUZZTIME ?= 15s
 test-fuzz:
+	$(GO) test -run=NONE -fuzz=^FuzzConfig$$ -fuzztime=$(FUZZTIME) ./core/unet
 	@true
 
 bench: bench-native bench-wasm

@@ -252,18 +252,13 @@ func (c Config) Validate() error {
 			return fmt.Errorf("unet: config key \"norm_num_groups\": %d groups do not divide block_out_channels[%d] = %d", c.NormNumGroups, i, ch)
 		}
 	}
-	for i := range n {
-		if !slices.Contains([]string{"DownBlock2D", "AttnDownBlock2D"}, c.DownBlockTypes[i]) {
-			return unsupported("down_block_types", c.DownBlockTypes[i])
+	// Block types, and at least one head in every attention, in module order.
+	for i, typ := range c.DownBlockTypes {
+		if typ != "DownBlock2D" && typ != "AttnDownBlock2D" {
+			return unsupported("down_block_types", typ)
 		}
-		if !slices.Contains([]string{"UpBlock2D", "AttnUpBlock2D"}, c.UpBlockTypes[i]) {
-			return unsupported("up_block_types", c.UpBlockTypes[i])
-		}
-		if c.DownBlockTypes[i] == "AttnDownBlock2D" && c.AttentionHeadDim > c.BlockOutChannels[i] {
-			return fmt.Errorf("unet: config key \"attention_head_dim\": %d exceeds the %d channels of down_blocks.%d", c.AttentionHeadDim, c.BlockOutChannels[i], i)
-		}
-		if ch := c.BlockOutChannels[n-1-i]; c.UpBlockTypes[i] == "AttnUpBlock2D" && c.AttentionHeadDim > ch {
-			return fmt.Errorf("unet: config key \"attention_head_dim\": %d exceeds the %d channels of up_blocks.%d", c.AttentionHeadDim, ch, i)
+		if ch := c.BlockOutChannels[i]; typ == "AttnDownBlock2D" && c.AttentionHeadDim > ch {
+			return fmt.Errorf("unet: config key \"attention_head_dim\": %d exceeds the %d channels of down_blocks.%d", c.AttentionHeadDim, ch, i)
 		}
 	}
 	if c.MidBlockType != "" && c.AddAttention {
@@ -273,6 +268,14 @@ func (c Config) Validate() error {
 		}
 		if g := c.midAttnGroups(); last%g != 0 {
 			return fmt.Errorf("unet: config key \"attn_norm_num_groups\": %d groups do not divide the %d channels of mid_block", g, last)
+		}
+	}
+	for i, typ := range c.UpBlockTypes {
+		if typ != "UpBlock2D" && typ != "AttnUpBlock2D" {
+			return unsupported("up_block_types", typ)
+		}
+		if ch := c.BlockOutChannels[n-1-i]; typ == "AttnUpBlock2D" && c.AttentionHeadDim > ch {
+			return fmt.Errorf("unet: config key \"attention_head_dim\": %d exceeds the %d channels of up_blocks.%d", c.AttentionHeadDim, ch, i)
 		}
 	}
 	return nil

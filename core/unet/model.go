@@ -34,6 +34,32 @@ func New(cfg Config, weights map[string]*tensor.Tensor) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	m := build(cfg, w)
+	if err := w.finish(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Param is one tensor of a UNet2DModel state dict.
+type Param struct {
+	Name  string // today's diffusers name
+	Shape []int
+}
+
+// Params lists the tensors that a model of config c has, in the order New
+// reads them (for example, to initialise a new model).
+func (c Config) Params() ([]Param, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	w := &weightSet{}
+	build(c, w)
+	return w.listed, nil
+}
+
+// build lays out the model, taking each layer's tensors from w.
+func build(cfg Config, w *weightSet) *Model {
 	ch := cfg.BlockOutChannels
 	c0, n := ch[0], len(ch)
 	e := cfg.timeEmbedDim()
@@ -143,10 +169,7 @@ func New(cfg Config, weights map[string]*tensor.Tensor) (*Model, error) {
 
 	m.normOut = w.groupNorm("conv_norm_out", c0, cfg.NormNumGroups, eps)
 	m.convOut = w.conv("conv_out", c0, cfg.OutChannels, 3, 1, same)
-	if err := w.finish(); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return m
 }
 
 // same is the padding of a 3x3 conv that keeps the image size.

@@ -9,13 +9,15 @@ import (
 )
 
 // weightSet hands out a checkpoint's tensors by today's diffusers name,
-// checking each shape. It keeps the first error, so that New reads as a plain
-// list of layers, and finish reports tensors that nothing asked for.
+// checking each shape. It keeps the first error, so that build reads as a
+// plain list of layers, and finish reports tensors that nothing asked for.
+// A weightSet without tensors only lists what is asked for.
 type weightSet struct {
-	tensors map[string]*tensor.Tensor // by today's name
+	tensors map[string]*tensor.Tensor // by today's name; nil when listing
 	stored  map[string]string         // today's name -> the name in the checkpoint
 	used    map[string]bool
 	err     error
+	listed  []Param
 }
 
 // legacyAttention maps the 2022 AttentionBlock parameter names (diffusers <
@@ -64,8 +66,12 @@ func newWeightSet(weights map[string]*tensor.Tensor) (*weightSet, error) {
 }
 
 // get returns the tensor with the given shape. After an error it returns a
-// zero tensor of that shape, which is never used.
+// zero tensor of that shape, which is never run.
 func (w *weightSet) get(name string, shape ...int) *tensor.Tensor {
+	if w.tensors == nil {
+		w.listed = append(w.listed, Param{name, shape})
+		return &tensor.Tensor{Shape: shape} // shape only: the model is never run
+	}
 	t, ok := w.tensors[name]
 	w.used[name] = true
 	switch {
