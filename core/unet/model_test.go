@@ -98,7 +98,9 @@ func TestNewErrors(t *testing.T) {
 			`unet: tensor "conv_in.weight": shape [8 3 3 3], want [16 3 3 3]`},
 		{"legacy shape", true, func(m map[string]*tensor.Tensor) { m["mid_block.attentions.0.key.weight"] = tensor.New(40, 40, 1, 1) },
 			`unet: tensor "mid_block.attentions.0.key.weight": shape [40 40 1 1], want [40 40]`},
-		{"values", false, func(m map[string]*tensor.Tensor) { m["conv_out.bias"] = &tensor.Tensor{Shape: []int{3}, Data: make([]float32, 2)} },
+		{"values", false, func(m map[string]*tensor.Tensor) {
+			m["conv_out.bias"] = &tensor.Tensor{Shape: []int{3}, Data: make([]float32, 2)}
+		},
 			`unet: tensor "conv_out.bias": 2 values for shape [3]`},
 		{"nil", false, func(m map[string]*tensor.Tensor) { m["conv_out.bias"] = nil },
 			`unet: tensor "conv_out.bias" is nil`},
