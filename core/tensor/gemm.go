@@ -1,10 +1,32 @@
 package tensor
 
+import "sync"
+
+// The GEMM is Goto-style: C is computed in column blocks of nc columns, the
+// k dimension in panels of kc, and the rows in blocks of mc. Each kc×nc panel
+// of B is packed into strips of nr columns and each mc×kc block of A into
+// strips of mr rows, both laid out in the order the micro-kernel reads them,
+// and the micro-kernel keeps an mr×nr tile of C in registers.
+//
+// Determinism: C[i][j] = Σ_panels (Σ_{p in panel} A[i][p]·B[p][j]) where each
+// inner sum runs over p in ascending order from 0 and the panels are added to
+// C in ascending order. The panel size kc is a constant, so the bits of C[i][j]
+// depend only on row i of A and column j of B: not on m, n, the tile a value
+// falls in, the platform or how the work is split across goroutines.
+const (
+	mr = 5   // rows of the register tile
+	nr = 2   // columns of the register tile
+	kc = 256 // depth of a packed panel
+	mc = 120 // rows of a packed A block (a multiple of mr)
+	nc = 512 // columns of a packed B panel (a multiple of nr)
+)
+
 // Gemm computes C = A·B for row-major A (m×k, row stride lda), B (k×n, row
 // stride ldb) and C (m×n, row stride ldc). C is overwritten, not accumulated
-// into. Every C[i][j] is summed over p = 0..k-1 in ascending order in float32
-// without fused multiply-adds, so the result does not depend on the platform,
-// on m or n, or on how the work is split over goroutines.
+// into. Products are rounded to float32 before they are added (no fused
+// multiply-add), so the result has the same bits natively and under wasm, and
+// it does not depend on m, n or the number of goroutines (see above). It
+// panics if a slice is too short for its dimensions.
 func Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	gemm(false, m, n, k, a, lda, b, ldb, c, ldc)
 }
@@ -12,19 +34,245 @@ func Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, 
 // gemm is Gemm with an optionally transposed B: with transB, b holds Bᵀ
 // (n×k, row stride ldb), so that C = A·Bᵀ as in x @ W^T.
 func gemm(transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
 	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s float32
-			for p := 0; p < k; p++ {
-				var bv float32
-				if transB {
-					bv = b[j*ldb+p]
-				} else {
-					bv = b[p*ldb+j]
-				}
-				s += float32(a[i*lda+p] * bv)
+		clear(c[i*ldc : i*ldc+n])
+	}
+	if k <= 0 {
+		return
+	}
+	buf := packPool.Get().(*packBuffers)
+	defer packPool.Put(buf)
+	for j0 := 0; j0 < n; j0 += nc {
+		nb := min(nc, n-j0)
+		for p0 := 0; p0 < k; p0 += kc {
+			kb := min(kc, k-p0)
+			bp := buf.b[:kb*roundUp(nb, nr)]
+			if transB {
+				packBT(bp, b[j0*ldb+p0:], ldb, kb, nb)
+			} else {
+				packB(bp, b[p0*ldb+j0:], ldb, kb, nb)
 			}
-			c[i*ldc+j] = s
+			for i0 := 0; i0 < m; i0 += mc {
+				mb := min(mc, m-i0)
+				ap := buf.a[:kb*roundUp(mb, mr)]
+				packA(ap, a[i0*lda+p0:], lda, mb, kb)
+				macroKernel(ap, bp, kb, mb, nb, c[i0*ldc+j0:], ldc)
+			}
 		}
 	}
+}
+
+// packBuffers are one goroutine's packed A block and B panel.
+type packBuffers struct{ a, b []float32 }
+
+var packPool = sync.Pool{New: func() any {
+	return &packBuffers{a: make([]float32, mc*kc), b: make([]float32, kc*nc)}
+}}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// packA copies the mb×kb block at a (row stride lda) into strips of mr rows:
+// ap[s·mr·kb + p·mr + i] = a[(s·mr+i)·lda + p], zero for rows past mb.
+func packA(ap, a []float32, lda, mb, kb int) {
+	for s := 0; s < mb; s += mr {
+		strip := ap[s*kb : (s+mr)*kb]
+		rows := min(mr, mb-s)
+		for i := 0; i < rows; i++ {
+			row := a[(s+i)*lda : (s+i)*lda+kb]
+			for p, v := range row {
+				strip[p*mr+i] = v
+			}
+		}
+		for i := rows; i < mr; i++ {
+			for p := 0; p < kb; p++ {
+				strip[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packB copies the kb×nb panel at b (row stride ldb) into strips of nr
+// columns: bp[s·nr·kb + p·nr + j] = b[p·ldb + s·nr + j], zero past nb.
+func packB(bp, b []float32, ldb, kb, nb int) {
+	for s := 0; s < nb; s += nr {
+		strip := bp[s*kb : (s+nr)*kb]
+		if s+nr <= nb {
+			for p := 0; p < kb; p++ {
+				row := b[p*ldb+s : p*ldb+s+nr]
+				strip[p*nr] = row[0]
+				strip[p*nr+1] = row[1]
+			}
+			continue
+		}
+		clear(strip)
+		for p := 0; p < kb; p++ {
+			for j := 0; j < nb-s; j++ {
+				strip[p*nr+j] = b[p*ldb+s+j]
+			}
+		}
+	}
+}
+
+// packBT packs the same panel from Bᵀ, stored as bt (nb×kb, row stride ldb):
+// bp[s·nr·kb + p·nr + j] = bt[(s·nr+j)·ldb + p].
+func packBT(bp, bt []float32, ldb, kb, nb int) {
+	for s := 0; s < nb; s += nr {
+		strip := bp[s*kb : (s+nr)*kb]
+		cols := min(nr, nb-s)
+		for j := 0; j < cols; j++ {
+			col := bt[(s+j)*ldb : (s+j)*ldb+kb]
+			for p, v := range col {
+				strip[p*nr+j] = v
+			}
+		}
+		for j := cols; j < nr; j++ {
+			for p := 0; p < kb; p++ {
+				strip[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// macroKernel adds the product of a packed mb×kb block and a packed kb×nb
+// panel into c (row stride ldc), one mr×nr register tile at a time. Partial
+// tiles at the bottom and right edges go through a scratch tile.
+func macroKernel(ap, bp []float32, kb, mb, nb int, c []float32, ldc int) {
+	var edge [mr * nr]float32
+	for j := 0; j < nb; j += nr {
+		bs := bp[j*kb : (j+nr)*kb]
+		for i := 0; i < mb; i += mr {
+			as := ap[i*kb : (i+mr)*kb]
+			if i+mr <= mb && j+nr <= nb {
+				kernel(as, bs, c[i*ldc+j:], ldc)
+				continue
+			}
+			edge = [mr * nr]float32{}
+			kernel(as, bs, edge[:], nr)
+			for ii := 0; ii < min(mr, mb-i); ii++ {
+				for jj := 0; jj < min(nr, nb-j); jj++ {
+					c[(i+ii)*ldc+j+jj] += edge[ii*nr+jj]
+				}
+			}
+		}
+	}
+}
+
+// kernel adds to the mr×nr tile at c (row stride ldc) the product of a packed
+// A strip a (kb×mr) and a packed B strip b (kb×nr), where kb = len(b)/nr:
+//
+//	c[i][j] += Σ_p a[p·mr+i]·b[p·nr+j]
+//
+// The sum is formed in registers from zero, over p in ascending order, with
+// every product rounded to float32, and then added to c.
+func kernel(a, b, c []float32, ldc int) {
+	kb := len(b) / nr
+	a = a[:kb*mr]
+	b = b[:kb*nr]
+	var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41 float32
+	for len(a) >= 4*mr && len(b) >= 4*nr {
+		b0, b1 := b[0], b[1]
+		a0 := a[0]
+		c00 += float32(a0 * b0)
+		c01 += float32(a0 * b1)
+		a1 := a[1]
+		c10 += float32(a1 * b0)
+		c11 += float32(a1 * b1)
+		a2 := a[2]
+		c20 += float32(a2 * b0)
+		c21 += float32(a2 * b1)
+		a3 := a[3]
+		c30 += float32(a3 * b0)
+		c31 += float32(a3 * b1)
+		a4 := a[4]
+		c40 += float32(a4 * b0)
+		c41 += float32(a4 * b1)
+
+		b0, b1 = b[2], b[3]
+		a0 = a[5]
+		c00 += float32(a0 * b0)
+		c01 += float32(a0 * b1)
+		a1 = a[6]
+		c10 += float32(a1 * b0)
+		c11 += float32(a1 * b1)
+		a2 = a[7]
+		c20 += float32(a2 * b0)
+		c21 += float32(a2 * b1)
+		a3 = a[8]
+		c30 += float32(a3 * b0)
+		c31 += float32(a3 * b1)
+		a4 = a[9]
+		c40 += float32(a4 * b0)
+		c41 += float32(a4 * b1)
+
+		b0, b1 = b[4], b[5]
+		a0 = a[10]
+		c00 += float32(a0 * b0)
+		c01 += float32(a0 * b1)
+		a1 = a[11]
+		c10 += float32(a1 * b0)
+		c11 += float32(a1 * b1)
+		a2 = a[12]
+		c20 += float32(a2 * b0)
+		c21 += float32(a2 * b1)
+		a3 = a[13]
+		c30 += float32(a3 * b0)
+		c31 += float32(a3 * b1)
+		a4 = a[14]
+		c40 += float32(a4 * b0)
+		c41 += float32(a4 * b1)
+
+		b0, b1 = b[6], b[7]
+		a0 = a[15]
+		c00 += float32(a0 * b0)
+		c01 += float32(a0 * b1)
+		a1 = a[16]
+		c10 += float32(a1 * b0)
+		c11 += float32(a1 * b1)
+		a2 = a[17]
+		c20 += float32(a2 * b0)
+		c21 += float32(a2 * b1)
+		a3 = a[18]
+		c30 += float32(a3 * b0)
+		c31 += float32(a3 * b1)
+		a4 = a[19]
+		c40 += float32(a4 * b0)
+		c41 += float32(a4 * b1)
+
+		a = a[4*mr:]
+		b = b[4*nr:]
+	}
+	for len(a) >= mr && len(b) >= nr {
+		b0, b1 := b[0], b[1]
+		a0, a1, a2, a3, a4 := a[0], a[1], a[2], a[3], a[4]
+		c00 += float32(a0 * b0)
+		c01 += float32(a0 * b1)
+		c10 += float32(a1 * b0)
+		c11 += float32(a1 * b1)
+		c20 += float32(a2 * b0)
+		c21 += float32(a2 * b1)
+		c30 += float32(a3 * b0)
+		c31 += float32(a3 * b1)
+		c40 += float32(a4 * b0)
+		c41 += float32(a4 * b1)
+		a = a[mr:]
+		b = b[nr:]
+	}
+	r := c[:4*ldc+nr]
+	r[0] += c00
+	r[1] += c01
+	r = c[ldc : ldc+nr]
+	r[0] += c10
+	r[1] += c11
+	r = c[2*ldc : 2*ldc+nr]
+	r[0] += c20
+	r[1] += c21
+	r = c[3*ldc : 3*ldc+nr]
+	r[0] += c30
+	r[1] += c31
+	r = c[4*ldc : 4*ldc+nr]
+	r[0] += c40
+	r[1] += c41
 }
