@@ -29,56 +29,96 @@ func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 		panic(fmt.Sprintf("tensor: Conv2d of %v by %v gives no output", x.Shape, w.Shape))
 	}
 	out := New(n, cout, ho, wo)
-	k := cin * kh * kw
-	col := make([]float32, k*ho*wo)
+	k, hw := cin*kh*kw, ho*wo
+	g := convGeometry{cin: cin, h: h, w: wd, kh: kh, kw: kw, stride: stride, pad: pad, ho: ho, wo: wo}
+	g.taps()
 	for b := 0; b < n; b++ {
 		img := x.Data[b*cin*h*wd : (b+1)*cin*h*wd]
-		im2col(col, img, cin, h, wd, kh, kw, stride, pad, ho, wo)
-		o := out.Data[b*cout*ho*wo : (b+1)*cout*ho*wo]
-		gemm(false, cout, ho*wo, k, w.Data, k, col, ho*wo, o, ho*wo)
-		addChannelBias(o, bias, ho*wo)
+		o := out.Data[b*cout*hw : (b+1)*cout*hw]
+		// out = bias, then out += W·col(img), W as Cout×(Cin·KH·KW).
+		for c, bv := range bias {
+			p := o[c*hw : (c+1)*hw]
+			for i := range p {
+				p[i] = bv
+			}
+		}
+		var pack packFunc
+		if g.direct() {
+			pack = denseB(img, hw)
+		} else {
+			pack = func(bp []float32, p0, kb, j0, nb int) { g.pack(bp, img, p0, kb, j0, nb) }
+		}
+		gemmAcc(cout, hw, k, w.Data, k, pack, o, hw)
 	}
 	return out
 }
 
-// im2col unrolls one image [Cin,H,W] into col [Cin·KH·KW, Ho·Wo]: row
-// (c,i,j) holds in[c, y·s+i-Top, x·s+j-Left] for every output (y,x), zero
-// where that falls into the padding.
-func im2col(col, img []float32, cin, h, w, kh, kw, stride int, pad Padding, ho, wo int) {
-	r := 0
-	for c := 0; c < cin; c++ {
-		for i := 0; i < kh; i++ {
-			for j := 0; j < kw; j++ {
-				row := col[r*ho*wo : (r+1)*ho*wo]
-				r++
-				for y := 0; y < ho; y++ {
-					iy := y*stride + i - pad.Top
-					dst := row[y*wo : (y+1)*wo]
-					if iy < 0 || iy >= h {
-						clear(dst)
-						continue
-					}
-					src := img[(c*h+iy)*w : (c*h+iy+1)*w]
-					for xo := range dst {
-						ix := xo*stride + j - pad.Left
-						if ix < 0 || ix >= w {
-							dst[xo] = 0
-						} else {
-							dst[xo] = src[ix]
-						}
-					}
-				}
+// convGeometry describes the im2col matrix of one image [Cin,H,W]: a
+// (Cin·KH·KW)×(Ho·Wo) matrix whose row p = (c,i,j) and column q = (y,x) hold
+// in[c, y·s+i-Top, x·s+j-Left], or zero in the padding. Conv2d never builds it:
+// g.pack writes its panels straight into the GEMM's packed layout.
+type convGeometry struct {
+	cin, h, w, kh, kw, stride int
+	pad                       Padding
+	ho, wo                    int
+	// For each row p = (c,i,j) of the im2col matrix: off = (c·H+i)·W + j,
+	// the offset of the tap from the window's top-left corner, and ti = i,
+	// tj = j.
+	off    []int
+	ti, tj []int
+}
+
+// direct reports whether the im2col matrix is the image itself: a 1x1
+// kernel with stride 1 and no padding.
+func (g *convGeometry) direct() bool {
+	return g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == Padding{}
+}
+
+func (g *convGeometry) taps() {
+	k := g.cin * g.kh * g.kw
+	g.off, g.ti, g.tj = make([]int, 0, k), make([]int, 0, k), make([]int, 0, k)
+	for c := 0; c < g.cin; c++ {
+		for i := 0; i < g.kh; i++ {
+			for j := 0; j < g.kw; j++ {
+				g.off = append(g.off, (c*g.h+i)*g.w+j)
+				g.ti = append(g.ti, i)
+				g.tj = append(g.tj, j)
 			}
 		}
 	}
 }
 
-// addChannelBias adds bias[c] to each of the len(bias) planes of size hw in o.
-func addChannelBias(o, bias []float32, hw int) {
-	for c, bv := range bias {
-		p := o[c*hw : (c+1)*hw]
-		for i := range p {
-			p[i] += bv
+// pack is a packFunc for the im2col matrix of img.
+func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
+	off, ti, tj := g.off[p0:p0+kb], g.ti[p0:p0+kb], g.tj[p0:p0+kb]
+	for s := 0; s < roundUp(nb, nr); s += nr {
+		strip := bp[s*kb : (s+nr)*kb]
+		for jj := 0; jj < nr; jj++ {
+			if s+jj >= nb {
+				for p := range kb {
+					strip[p*nr+jj] = 0
+				}
+				continue
+			}
+			q := j0 + s + jj
+			y0 := q/g.wo*g.stride - g.pad.Top
+			x0 := q%g.wo*g.stride - g.pad.Left
+			if y0 >= 0 && x0 >= 0 && y0+g.kh <= g.h && x0+g.kw <= g.w {
+				// The whole window is inside the image.
+				base := y0*g.w + x0
+				for p, o := range off {
+					strip[p*nr+jj] = img[base+o]
+				}
+				continue
+			}
+			for p, o := range off {
+				y, x := y0+ti[p], x0+tj[p]
+				if y >= 0 && y < g.h && x >= 0 && x < g.w {
+					strip[p*nr+jj] = img[y0*g.w+x0+o]
+				} else {
+					strip[p*nr+jj] = 0
+				}
+			}
 		}
 	}
 }

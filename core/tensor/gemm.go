@@ -28,38 +28,74 @@ const (
 // it does not depend on m, n or the number of goroutines (see above). It
 // panics if a slice is too short for its dimensions.
 func Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	gemm(false, m, n, k, a, lda, b, ldb, c, ldc)
+	clearRows(c, m, n, ldc)
+	gemmAcc(m, n, k, a, lda, denseB(b, ldb), c, ldc)
 }
 
-// gemm is Gemm with an optionally transposed B: with transB, b holds Bᵀ
-// (n×k, row stride ldb), so that C = A·Bᵀ as in x @ W^T.
-func gemm(transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if m <= 0 || n <= 0 {
-		return
-	}
+// gemmTB computes C = A·Bᵀ (as in x @ W^T) with bt holding Bᵀ, n×k with row
+// stride ldb. C is overwritten.
+func gemmTB(m, n, k int, a []float32, lda int, bt []float32, ldb int, c []float32, ldc int) {
+	clearRows(c, m, n, ldc)
+	gemmAcc(m, n, k, a, lda, transposedB(bt, ldb), c, ldc)
+}
+
+func clearRows(c []float32, m, n, ldc int) {
 	for i := 0; i < m; i++ {
 		clear(c[i*ldc : i*ldc+n])
 	}
-	if k <= 0 {
+}
+
+// packFunc fills bp with the panel B[p0:p0+kb, j0:j0+nb] of a k×n matrix B in
+// strips of nr columns, bp[s·nr·kb + p·nr + j] = B[p0+p][j0+s·nr+j], with
+// zeros for the columns past nb that complete the last strip.
+type packFunc func(bp []float32, p0, kb, j0, nb int)
+
+// gemmAcc adds A·B into C (m×n, row stride ldc), with B given by the panels
+// that pack produces. Natively it splits C into column (or, for narrow C,
+// row) ranges over up to GOMAXPROCS goroutines; the split changes no bits.
+func gemmAcc(m, n, k int, a []float32, lda int, pack packFunc, c []float32, ldc int) {
+	if m <= 0 || n <= 0 || k <= 0 {
 		return
 	}
+	w := workers(2 * float64(m) * float64(n) * float64(k))
+	switch {
+	case w > 1 && n >= w*2*nr:
+		parallel(w, func(i int) {
+			j0, j1 := split(n, nr, w, i)
+			gemmRange(m, j1-j0, k, a, lda, pack, j0, c[j0:], ldc)
+		})
+	case w > 1 && m >= w*2*mr:
+		parallel(w, func(i int) {
+			i0, i1 := split(m, mr, w, i)
+			gemmRange(i1-i0, n, k, a[i0*lda:], lda, pack, 0, c[i0*ldc:], ldc)
+		})
+	default:
+		gemmRange(m, n, k, a, lda, pack, 0, c, ldc)
+	}
+}
+
+// split returns part i of w contiguous parts of [0,n), with boundaries on
+// multiples of q.
+func split(n, q, w, i int) (int, int) {
+	units := (n + q - 1) / q
+	return min(n, units*i/w*q), min(n, units*(i+1)/w*q)
+}
+
+// gemmRange adds A·B[:, j0:j0+n] into c, which starts at column j0 of C.
+func gemmRange(m, n, k int, a []float32, lda int, pack packFunc, j0 int, c []float32, ldc int) {
 	buf := packPool.Get().(*packBuffers)
 	defer packPool.Put(buf)
-	for j0 := 0; j0 < n; j0 += nc {
-		nb := min(nc, n-j0)
+	for jb := 0; jb < n; jb += nc {
+		nb := min(nc, n-jb)
 		for p0 := 0; p0 < k; p0 += kc {
 			kb := min(kc, k-p0)
 			bp := buf.b[:kb*roundUp(nb, nr)]
-			if transB {
-				packBT(bp, b[j0*ldb+p0:], ldb, kb, nb)
-			} else {
-				packB(bp, b[p0*ldb+j0:], ldb, kb, nb)
-			}
+			pack(bp, p0, kb, j0+jb, nb)
 			for i0 := 0; i0 < m; i0 += mc {
 				mb := min(mc, m-i0)
 				ap := buf.a[:kb*roundUp(mb, mr)]
 				packA(ap, a[i0*lda+p0:], lda, mb, kb)
-				macroKernel(ap, bp, kb, mb, nb, c[i0*ldc+j0:], ldc)
+				macroKernel(ap, bp, kb, mb, nb, c[i0*ldc+jb:], ldc)
 			}
 		}
 	}
@@ -92,6 +128,16 @@ func packA(ap, a []float32, lda, mb, kb int) {
 			}
 		}
 	}
+}
+
+// denseB packs panels of a row-major B with row stride ldb.
+func denseB(b []float32, ldb int) packFunc {
+	return func(bp []float32, p0, kb, j0, nb int) { packB(bp, b[p0*ldb+j0:], ldb, kb, nb) }
+}
+
+// transposedB packs panels of B from Bᵀ, row-major with row stride ldb.
+func transposedB(bt []float32, ldb int) packFunc {
+	return func(bp []float32, p0, kb, j0, nb int) { packBT(bp, bt[j0*ldb+p0:], ldb, kb, nb) }
 }
 
 // packB copies the kb×nb panel at b (row stride ldb) into strips of nr

@@ -70,7 +70,7 @@ func Linear(x, w *Tensor, bias []float32) *Tensor {
 	rows := x.Numel() / in
 	shape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), no)
 	out := New(shape...)
-	gemm(true, rows, no, in, x.Data, in, w.Data, in, out.Data, no)
+	gemmTB(rows, no, in, x.Data, in, w.Data, in, out.Data, no)
 	if bias != nil {
 		for r := 0; r < rows; r++ {
 			o := out.Data[r*no : (r+1)*no]
@@ -105,11 +105,11 @@ func Attention(q, k, v *Tensor, heads int, scale float32) *Tensor {
 			kh := k.Data[off+h*d:]
 			vh := v.Data[off+h*d:]
 			oh := out.Data[off+h*d:]
-			gemm(true, t, t, d, qh, c, kh, c, s, t) // S = q_h k_hᵀ
+			gemmTB(t, t, d, qh, c, kh, c, s, t) // S = q_h k_hᵀ
 			for r := 0; r < t; r++ {
 				softmaxRow(s[r*t:(r+1)*t], scale)
 			}
-			gemm(false, t, d, t, s, t, vh, c, oh, c) // out_h = P v_h
+			Gemm(t, d, t, s, t, vh, c, oh, c) // out_h = P v_h
 		}
 	}
 	return out

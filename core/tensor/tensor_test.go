@@ -76,7 +76,11 @@ func TestGemm(t *testing.T) {
 			a := randTensor(1, m*lda).Data
 			b := randTensor(2, k*ldb+n*ldb).Data
 			c := randTensor(3, m*ldc).Data
-			gemm(transB, m, n, k, a, lda, b, ldb, c, ldc)
+			if transB {
+				gemmTB(m, n, k, a, lda, b, ldb, c, ldc)
+			} else {
+				Gemm(m, n, k, a, lda, b, ldb, c, ldc)
+			}
 			want := refGemm(transB, m, n, k, a, lda, b, ldb)
 			got := make([]float32, 0, m*n)
 			for i := 0; i < m; i++ {
