@@ -90,12 +90,11 @@ func (r *resnet) macs(hw int) int64 {
 //	a_h     = softmax(q_h k_hᵀ / sqrt(d)) v_h               per head h, d channels each
 //	out     = (x + image(a Wo^T + bo)) / rescale            (B,T,I) -> (B,C,H,W)
 type attention struct {
-	norm             groupNorm
-	toQ, toK, toV    linear
-	toOut            linear // to_out.0
-	heads            int
-	scale, rescale   float32 // d^-0.5 and rescale_output_factor
-	channels, hidden int     // C and I
+	norm           groupNorm
+	toQ, toK, toV  linear
+	toOut          linear // to_out.0
+	heads          int
+	scale, rescale float32 // d^-0.5 and rescale_output_factor
 }
 
 func (a *attention) forward(x *tensor.Tensor) *tensor.Tensor {
@@ -109,7 +108,7 @@ func (a *attention) forward(x *tensor.Tensor) *tensor.Tensor {
 // macs counts the four projections and the two attention products (QKᵀ and PV).
 func (a *attention) macs(hw int) int64 {
 	proj := a.toQ.macs(hw) + a.toK.macs(hw) + a.toV.macs(hw) + a.toOut.macs(hw)
-	return proj + 2*int64(hw)*int64(hw)*int64(a.hidden)
+	return proj + 2*int64(hw)*int64(hw)*int64(a.toQ.w.Shape[0])
 }
 
 // downBlock is DownBlock2D (attentions nil) or AttnDownBlock2D: L layers of

@@ -8,9 +8,10 @@ import (
 )
 
 // Model is a UNet2DModel with its weights: it predicts the noise (or v, or
-// x0, as trained) of a noisy image batch at given timesteps.
+// x0, as trained) of a noisy image batch at given timesteps. Forward does not
+// modify the model, so goroutines may share one.
 type Model struct {
-	Config Config
+	Config Config // as given to New; read-only
 
 	timeLinear1, timeLinear2 linear // time_embedding.linear_1, linear_2
 	convIn                   conv
@@ -90,16 +91,14 @@ func build(cfg Config, w *weightSet) *Model {
 		d := cfg.headDim(ch)
 		heads := ch / d
 		return &attention{
-			norm:     w.groupNorm(name+".group_norm", ch, groups, eps),
-			toQ:      w.linear(name+".to_q", ch, heads*d),
-			toK:      w.linear(name+".to_k", ch, heads*d),
-			toV:      w.linear(name+".to_v", ch, heads*d),
-			toOut:    w.linear(name+".to_out.0", heads*d, ch),
-			heads:    heads,
-			scale:    float32(1 / math.Sqrt(float64(d))),
-			rescale:  float32(rescale),
-			channels: ch,
-			hidden:   heads * d,
+			norm:    w.groupNorm(name+".group_norm", ch, groups, eps),
+			toQ:     w.linear(name+".to_q", ch, heads*d),
+			toK:     w.linear(name+".to_k", ch, heads*d),
+			toV:     w.linear(name+".to_v", ch, heads*d),
+			toOut:   w.linear(name+".to_out.0", heads*d, ch),
+			heads:   heads,
+			scale:   float32(1 / math.Sqrt(float64(d))),
+			rescale: float32(rescale),
 		}
 	}
 
