@@ -22,6 +22,7 @@ test-wasm:
 FUZZTIME ?= 15s
 test-fuzz:
 	$(GO) test -run=NONE -fuzz=^FuzzConfig$$ -fuzztime=$(FUZZTIME) ./core/unet
+	$(GO) test -run=NONE -fuzz=^FuzzConfig$$ -fuzztime=$(FUZZTIME) ./core/scheduler
 	@true
 
 bench: bench-native bench-wasm

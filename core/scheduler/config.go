@@ -150,7 +150,12 @@ func parseConfig(data []byte, class string) (*config, error) {
 		}
 		r.thresholding()
 		if class == DDPM {
-			c.varianceType = r.choice("variance_type", "fixed_small", "fixed_small", "fixed_small_log", "fixed_large")
+			// null (as DPM-Solver configs write it) falls through diffusers'
+			// variance branches to fixed_small.
+			c.varianceType = "fixed_small"
+			if v, ok := r.obj["variance_type"]; !ok || v != nil {
+				c.varianceType = r.choice("variance_type", "fixed_small", "fixed_small", "fixed_small_log", "fixed_large")
+			}
 		} else {
 			c.setAlphaToOne = r.boolean("set_alpha_to_one", true)
 		}

@@ -13,7 +13,7 @@ func (s *ddim) SetTimesteps(n int) error {
 		return err
 	}
 	ts := trainingTimesteps(s.cfg.timestepSpacing, s.cfg.numTrainTimesteps, n, s.cfg.stepsOffset)
-	if err := checkTrainingRange(ts, s.cfg); err != nil {
+	if err := checkTrainingRange(ts, s.cfg, n); err != nil {
 		return err
 	}
 	s.timesteps, s.n = ts, n

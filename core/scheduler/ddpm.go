@@ -18,19 +18,21 @@ func (s *ddpm) SetTimesteps(n int) error {
 		return err
 	}
 	ts := trainingTimesteps(s.cfg.timestepSpacing, s.cfg.numTrainTimesteps, n, s.cfg.stepsOffset)
-	if err := checkTrainingRange(ts, s.cfg); err != nil {
+	if err := checkTrainingRange(ts, s.cfg, n); err != nil {
 		return err
 	}
 	s.timesteps, s.n = ts, n
 	return nil
 }
 
-// checkTrainingRange rejects a schedule whose timesteps (shifted by
-// steps_offset) index past ᾱ, where diffusers' DDPM and DDIM would fail at step time.
-func checkTrainingRange(ts []float32, c *config) error {
+// checkTrainingRange rejects a schedule with a timestep outside [0, T):
+// steps_offset can push leading timesteps past T−1, and numpy's float arange
+// gives some trailing schedules an extra final timestep −1. diffusers' DDPM
+// and DDIM would index ᾱ with it at step time.
+func checkTrainingRange(ts []float32, c *config, n int) error {
 	for _, t := range ts {
 		if t < 0 || int(t) >= c.numTrainTimesteps {
-			return fmt.Errorf("scheduler: steps_offset %d gives timestep %v outside [0, num_train_timesteps = %d)", c.stepsOffset, t, c.numTrainTimesteps)
+			return fmt.Errorf("scheduler: %d steps with %s spacing give timestep %v, outside [0, num_train_timesteps = %d)", n, c.timestepSpacing, t, c.numTrainTimesteps)
 		}
 	}
 	return nil

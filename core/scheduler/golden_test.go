@@ -101,7 +101,7 @@ func exact(t *testing.T, what string, got, want []float32) {
 }
 
 // configText reads schedulers/configs/<name>.json.
-func configText(t *testing.T, name string) string {
+func configText(t testing.TB, name string) string {
 	b, err := os.ReadFile(filepath.Join(golden.Dir(t), "schedulers", "configs", name+".json"))
 	if err != nil {
 		t.Fatal(err)
