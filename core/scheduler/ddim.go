@@ -12,7 +12,7 @@ func (s *ddim) SetTimesteps(n int) error {
 	if err := s.checkSteps(n); err != nil {
 		return err
 	}
-	ts := trainingTimesteps(s.cfg.timestepSpacing, s.cfg.numTrainTimesteps, n, s.cfg.stepsOffset)
+	ts := ddpmTimesteps(s.cfg.timestepSpacing, s.cfg.numTrainTimesteps, n, s.cfg.stepsOffset)
 	if err := checkTrainingRange(ts, s.cfg, n); err != nil {
 		return err
 	}

@@ -75,14 +75,14 @@ func (s *dpmSolver) SetTimesteps(n int) error {
 		}
 	default: // "trailing"
 		y = npArange(float64(last), 0, -float64(T)/float64(n))
-		for k := range y {
-			y[k]--
-		}
 	}
 	ts := make([]float32, len(y))
 	sigmas := make([]float32, len(y)+1)
 	for k, v := range y {
 		ts[k] = float32(math.RoundToEven(v))
+		if s.cfg.timestepSpacing == "trailing" {
+			ts[k]-- // after rounding
+		}
 		sigmas[k] = float32(npInterp(float64(ts[k]), s.trainSigmas))
 	}
 	if s.cfg.finalSigmasType == "sigma_min" {

@@ -17,24 +17,32 @@ import (
 // them: step i consumes the model output at t = Timesteps()[i] and returns the
 // sample for step i+1.
 type Scheduler interface {
-	// SetTimesteps builds the inference schedule of n steps (diffusers' set_timesteps)
-	// and resets any multistep state.
+	// SetTimesteps builds the inference schedule of n steps (diffusers' set_timesteps),
+	// 1 <= n <= num_train_timesteps, and resets any multistep state. A few
+	// trailing-spacing schedules have n+1 steps, as numpy builds them in diffusers.
 	SetTimesteps(n int) error
-	// Timesteps are the model's timestep inputs, one per step. They are fractional
-	// for Euler with linspace spacing.
+	// Timesteps are the model's timestep inputs, one per step (a copy). They are
+	// fractional for Euler with linspace spacing.
 	Timesteps() []float32
-	// InitNoiseSigma scales unit Gaussian noise into the first sample x_T.
+	// InitNoiseSigma scales unit Gaussian noise into the first sample x_T. It
+	// depends on the schedule: call it after SetTimesteps.
 	InitNoiseSigma() float32
-	// ScaleModelInput returns the model input for step i (identity except for Euler,
-	// which divides by sqrt(σ²+1)).
+	// ScaleModelInput returns the model input for step i: sample itself except for
+	// Euler, which returns sample/sqrt(σ_i²+1) and panics if i is outside the schedule.
 	ScaleModelInput(sample *tensor.Tensor, i int) *tensor.Tensor
 	// Step computes x_{i+1} from the model output at step i. noise has the shape of
-	// sample and is used only by stochastic updates (DDPM with t>0, DDIM with eta>0);
-	// the scheduler never draws randomness itself.
+	// sample and is used only by stochastic updates (DDPM with t>0, DDIM with eta>0,
+	// Euler with s_churn>0), which fail without it; elsewhere it may be nil. The
+	// scheduler never draws randomness itself. DPM-Solver's steps must come in
+	// order 0, 1, …; the other classes allow any order.
 	Step(modelOutput *tensor.Tensor, i int, sample, noise *tensor.Tensor) (Output, error)
-	// AddNoise is the forward process q(x_t | x_0) for each batch element's timestep.
+	// AddNoise is the forward process q(x_t | x_0) for each batch element's timestep
+	// (one per element of x0's first dimension, or one for all). DDPM and DDIM take
+	// integer timesteps in [0, num_train_timesteps); DPM-Solver and Euler look the
+	// timestep up in the current schedule, so they need SetTimesteps first.
 	AddNoise(x0, noise *tensor.Tensor, timesteps []float32) (*tensor.Tensor, error)
-	// AlphasCumprod is ᾱ_t for t = 0 .. num_train_timesteps-1 (for plots and training).
+	// AlphasCumprod is ᾱ_t for t = 0 .. num_train_timesteps-1 (a copy; for plots
+	// and training).
 	AlphasCumprod() []float32
 }
 
@@ -129,7 +137,6 @@ type common struct {
 
 func (c *common) Timesteps() []float32     { return slices.Clone(c.timesteps) }
 func (c *common) AlphasCumprod() []float32 { return slices.Clone(c.alphasCumprod) }
-func (c *common) numTrainTimesteps() int   { return c.cfg.numTrainTimesteps }
 
 // checkSteps validates n for SetTimesteps.
 func (c *common) checkSteps(n int) error {

@@ -212,6 +212,24 @@ func TestTrailingExtraStep(t *testing.T) {
 	}
 }
 
+// Trailing spacing rounds half to even before subtracting 1: for n = 16 the
+// schedule is 1000 − 62.5k, exact in float64, with ties at every odd k.
+func TestTrailingTies(t *testing.T) {
+	var want []float32
+	for k := range 16 {
+		want = append(want, float32(math.RoundToEven(1000-62.5*float64(k)))-1)
+	}
+	for _, class := range classes {
+		s := mustBuild(t, `{"timestep_spacing": "trailing"}`, class, Options{})
+		if err := s.SetTimesteps(16); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Timesteps(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: timesteps %v, want %v", class, got, want)
+		}
+	}
+}
+
 // Misuse gives errors, not panics.
 func TestStepErrors(t *testing.T) {
 	x := tensor.New(1, 1, 2, 2)

@@ -58,12 +58,12 @@ func reversed[T any](x []T) []T {
 	return out
 }
 
-// trainingTimesteps is set_timesteps' schedule for DDPM and DDIM: n integer
+// ddpmTimesteps is set_timesteps' schedule for DDPM and DDIM: n integer
 // timesteps in descending order.
 //   - leading:  t_k = k·(T//n) + steps_offset, k = n-1 … 0
 //   - trailing: round(T, T − T/n, … > 0) − 1
 //   - linspace: round(linspace(0, T−1, n)), reversed
-func trainingTimesteps(spacing string, T, n, offset int) []float32 {
+func ddpmTimesteps(spacing string, T, n, offset int) []float32 {
 	var y []float64
 	switch spacing {
 	case "leading":
@@ -73,9 +73,6 @@ func trainingTimesteps(spacing string, T, n, offset int) []float32 {
 		}
 	case "trailing":
 		y = npArange(float64(T), 0, -float64(T)/float64(n))
-		for k := range y {
-			y[k]--
-		}
 	default: // "linspace"
 		y = npLinspace(0, float64(T-1), n)
 	}
@@ -84,6 +81,9 @@ func trainingTimesteps(spacing string, T, n, offset int) []float32 {
 		out[k] = float32(math.RoundToEven(v))
 	}
 	if spacing == "trailing" {
+		for k := range out {
+			out[k]-- // after rounding: 937.5 → 938 → 937
+		}
 		return out // already descending
 	}
 	return reversed(out)
