@@ -3,6 +3,7 @@ package sampleview
 import (
 	"fmt"
 	"image"
+	"math"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/goregular"
@@ -14,6 +15,16 @@ import (
 type Font struct {
 	face          font.Face
 	ascent, lineH int
+}
+
+// UIFont is the viewer's text at a device pixel ratio: Go Regular at 13 CSS
+// px, on lines of at least 16 CSS px; line is in device pixels.
+func UIFont(scale float64) (f *Font, line int, err error) {
+	f, err = NewFont(13 * scale)
+	if err != nil {
+		return nil, 0, err
+	}
+	return f, max(f.LineHeight(), int(math.Round(16*scale))), nil
 }
 
 // NewFont returns Go Regular at px pixels per em.

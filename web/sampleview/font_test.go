@@ -7,12 +7,15 @@ import (
 
 // Every text the viewer draws must have its glyphs in Go Regular.
 func TestFontGlyphs(t *testing.T) {
-	f, err := NewFont(13)
+	f, line, err := UIFont(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := f.LineHeight(); h < 13 || h > 18 {
-		t.Errorf("line height %d at 13 px, want 13 to 18", h)
+	if h := f.LineHeight(); h < 13 || h > 16 || line != 16 {
+		t.Errorf("text height %d on lines of %d at 13 px, want 13 to 16 on 16", h, line)
+	}
+	if _, line2, err := UIFont(2); err != nil || line2 != 32 {
+		t.Errorf("pixel ratio 2: line %d, %v; want 32", line2, err)
 	}
 	v := View{Status: Running, Step: 6, T: 287.5, Run: Run{Steps: 10}}
 	texts := []string{LabelXT, LabelX0, LabelX0Short, LegendSignal, LegendNoise,

@@ -75,3 +75,17 @@ func NewLayout(canvasW, canvasH, line, batch, width, height int) Layout {
 	}
 	return l
 }
+
+// Grid is the smallest rectangle around every pair.
+func (l Layout) Grid() Rect {
+	if len(l.Pairs) == 0 {
+		return Rect{}
+	}
+	x0, y0 := l.Pairs[0].XT.X, l.Pairs[0].XT.Y
+	x1, y1 := x0, y0
+	for _, p := range l.Pairs {
+		x0, y0 = min(x0, p.XT.X), min(y0, p.XT.Y)
+		x1, y1 = max(x1, p.X0.X+p.X0.W), max(y1, p.X0.Y+p.X0.H)
+	}
+	return Rect{x0, y0, x1 - x0, y1 - y0}
+}

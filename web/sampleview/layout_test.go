@@ -83,6 +83,13 @@ func TestNewLayoutRects(t *testing.T) {
 			t.Errorf("pair %d: got %v, want %v", i, p, want.Pairs[i])
 		}
 	}
+	if g, want := l.Grid(), (Rect{42, 49, 396, 200}); g != want {
+		t.Errorf("grid %v, want %v", g, want)
+	}
+	// Three images on a 2x2 grid: the box still spans both columns.
+	if g, want := NewLayout(480, 360, 16, 3, 32, 32).Grid(), (Rect{42, 49, 396, 200}); g != want {
+		t.Errorf("batch 3: grid %v, want %v", g, want)
+	}
 }
 
 func inside(a, b Rect) bool {

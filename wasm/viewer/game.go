@@ -1,0 +1,321 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"image/color"
+	"math"
+	"strconv"
+	"sync"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/vector"
+
+	"chrysalis/web/sampleview"
+)
+
+var (
+	background = color.RGBA{0x16, 0x18, 0x1c, 0xff}
+	textColor  = color.RGBA{0xe6, 0xe6, 0xe6, 0xff}
+	muted      = color.RGBA{0x9a, 0xa0, 0xa6, 0xff}
+	outline    = color.RGBA{0x2e, 0x33, 0x3a, 0xff}
+	signal     = color.RGBA{0x5a, 0xa2, 0xf5, 0xff} // √ᾱ_t
+	noise      = color.RGBA{0xf5, 0x9e, 0x4e, 0xff} // √(1−ᾱ_t)
+	marker     = color.RGBA{0xff, 0xff, 0xff, 0xff}
+	stopped    = color.RGBA{0xf5, 0xc0, 0x4e, 0xff}
+	finished   = color.RGBA{0x6c, 0xc0, 0x70, 0xff}
+	greyed     = color.RGBA{0x16, 0x18, 0x1c, 0xa0} // over the grid of a stopped run
+)
+
+// game draws a sampleview.View that the message goroutine updates under mu.
+// Draw repaints only when the view, the canvas size or the pixel ratio
+// changed, so an idle viewer costs nothing but Ebiten's frame loop.
+type game struct {
+	mu   *sync.Mutex
+	view *sampleview.View
+
+	// The drawer's copy of the view, taken under mu.
+	version int
+	status  sampleview.Status
+	runID   string
+	run     sampleview.Run
+	step    int
+	t       float64
+	caption string
+	badge   string
+	xt, x0  []*ebiten.Image // nil entries until the image's first frame
+
+	// Canvas state.
+	scale   float64 // device pixels per CSS pixel
+	w, h    int     // canvas in device pixels
+	drawn   bool    // whether the screen shows the current state
+	font    *sampleview.Font
+	line    int
+	labels  map[string]*ebiten.Image
+	layout  sampleview.Layout
+	plot    sampleview.Plot
+	curves  [2][]ebiten.Vertex // signal, noise as stroke triangles
+	indices [2][]uint16
+	pixel   *ebiten.Image // one white pixel, the source of the stroke triangles
+}
+
+func newGame(mu *sync.Mutex, view *sampleview.View) *game {
+	white := ebiten.NewImage(1, 1)
+	white.WritePixels([]byte{255, 255, 255, 255})
+	return &game{mu: mu, view: view, version: -1, labels: map[string]*ebiten.Image{}, pixel: white}
+}
+
+func (g *game) Update() error { return nil }
+
+// Layout is required by ebiten.Game; Ebiten calls LayoutF instead.
+func (g *game) Layout(w, h int) (int, int) {
+	fw, fh := g.LayoutF(float64(w), float64(h))
+	return int(fw), int(fh)
+}
+
+// LayoutF sizes the canvas in device pixels so that images and text are crisp.
+func (g *game) LayoutF(w, h float64) (float64, float64) {
+	s := ebiten.Monitor().DeviceScaleFactor()
+	return math.Ceil(w * s), math.Ceil(h * s)
+}
+
+func (g *game) Draw(screen *ebiten.Image) {
+	changed := g.sync()
+	w, h := screen.Bounds().Dx(), screen.Bounds().Dy()
+	if s := ebiten.Monitor().DeviceScaleFactor(); s != g.scale || g.font == nil {
+		g.setScale(s)
+		if g.font == nil {
+			return
+		}
+		changed = true
+	}
+	if w != g.w || h != g.h {
+		g.w, g.h = w, h
+		changed = true
+	}
+	if changed {
+		g.relayout()
+	} else if g.drawn {
+		return
+	}
+	screen.Fill(background)
+	if g.status == sampleview.Idle {
+		lbl := g.label(g.caption)
+		g.drawLabel(screen, lbl, (w-lbl.Bounds().Dx())/2, (h-g.line)/2, muted)
+	} else {
+		g.drawHeader(screen)
+		g.drawGrid(screen)
+		g.drawPlot(screen)
+	}
+	g.drawn = true
+}
+
+// sync copies the view's state and pixels, and reports whether they changed.
+func (g *game) sync() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	v := g.view
+	if v.Version == g.version {
+		return false
+	}
+	if v.RunID != g.runID || v.Run.Batch != g.run.Batch || v.Run.Width != g.run.Width || v.Run.Height != g.run.Height {
+		for _, img := range append(g.xt, g.x0...) {
+			if img != nil {
+				img.Deallocate()
+			}
+		}
+		g.xt, g.x0 = make([]*ebiten.Image, v.Run.Batch), make([]*ebiten.Image, v.Run.Batch)
+		g.curves = [2][]ebiten.Vertex{} // a new schedule
+	}
+	for i := range g.xt {
+		if v.XT[i] == nil {
+			continue
+		}
+		if g.xt[i] == nil {
+			g.xt[i] = ebiten.NewImage(v.Run.Width, v.Run.Height)
+			g.x0[i] = ebiten.NewImage(v.Run.Width, v.Run.Height)
+		}
+		g.xt[i].WritePixels(v.XT[i])
+		g.x0[i].WritePixels(v.X0[i])
+	}
+	g.version, g.status, g.runID, g.run = v.Version, v.Status, v.RunID, v.Run
+	g.step, g.t, g.caption, g.badge = v.Step, v.T, v.Caption(), v.Badge()
+	return true
+}
+
+// setScale makes the font for a device pixel ratio.
+func (g *game) setScale(s float64) {
+	f, line, err := sampleview.UIFont(s)
+	if err != nil {
+		warn(err)
+		return
+	}
+	g.scale, g.font, g.line = s, f, line
+	g.clearLabels()
+}
+
+func (g *game) relayout() {
+	r := g.run
+	if r.Batch == 0 {
+		return
+	}
+	l := sampleview.NewLayout(g.w, g.h, g.line, r.Batch, r.Width, r.Height)
+	p := sampleview.Plot{Area: l.Plot, T: len(r.AlphasCumprod)}
+	if p != g.plot || g.curves[0] == nil {
+		sig, noi := p.Curves(r.AlphasCumprod)
+		width := float32(math.Max(1.5*g.scale, 1))
+		for i, pts := range [2][]sampleview.Point{sig, noi} {
+			g.curves[i], g.indices[i] = stroke(pts, width, [2]color.RGBA{signal, noise}[i])
+		}
+	}
+	g.layout, g.plot = l, p
+}
+
+// stroke turns a polyline into triangles of the given width and colour.
+func stroke(pts []sampleview.Point, width float32, c color.RGBA) ([]ebiten.Vertex, []uint16) {
+	var path vector.Path
+	for i, p := range pts {
+		if i == 0 {
+			path.MoveTo(p.X, p.Y)
+		} else {
+			path.LineTo(p.X, p.Y)
+		}
+	}
+	vs, is := path.AppendVerticesAndIndicesForStroke(nil, nil, &vector.StrokeOptions{Width: width, LineJoin: vector.LineJoinRound})
+	for i := range vs {
+		vs[i].SrcX, vs[i].SrcY = 0.5, 0.5
+		vs[i].ColorR, vs[i].ColorG, vs[i].ColorB, vs[i].ColorA = float32(c.R)/255, float32(c.G)/255, float32(c.B)/255, 1
+	}
+	return vs, is
+}
+
+func (g *game) drawHeader(screen *ebiten.Image) {
+	hd := g.layout.Header
+	g.drawLabel(screen, g.label(g.caption), hd.X, hd.Y, textColor)
+	if g.badge == "" {
+		return
+	}
+	c := muted
+	switch g.status {
+	case sampleview.Done:
+		c = finished
+	case sampleview.Cancelled:
+		c = stopped
+	}
+	b := g.label(g.badge)
+	g.drawLabel(screen, b, hd.X+hd.W-b.Bounds().Dx(), hd.Y, c)
+}
+
+func (g *game) drawGrid(screen *ebiten.Image) {
+	l := g.layout
+	for i, p := range l.Pairs {
+		if i < l.Cols {
+			g.drawLabel(screen, g.label(sampleview.LabelXT), p.XT.X, l.LabelY, muted)
+			x0 := sampleview.LabelX0
+			if g.font.Width(x0) > p.X0.W {
+				x0 = sampleview.LabelX0Short
+			}
+			g.drawLabel(screen, g.label(x0), p.X0.X, l.LabelY, muted)
+		}
+		for _, c := range []struct {
+			r   sampleview.Rect
+			img *ebiten.Image
+		}{{p.XT, g.xt[i]}, {p.X0, g.x0[i]}} {
+			if c.img == nil {
+				vector.StrokeRect(screen, float32(c.r.X)+0.5, float32(c.r.Y)+0.5, float32(c.r.W-1), float32(c.r.H-1), 1, outline, false)
+				continue
+			}
+			var op ebiten.DrawImageOptions // nearest-neighbour by default
+			op.GeoM.Scale(float64(l.Scale), float64(l.Scale))
+			op.GeoM.Translate(float64(c.r.X), float64(c.r.Y))
+			screen.DrawImage(c.img, &op)
+		}
+	}
+	if g.status == sampleview.Cancelled {
+		r := l.Grid()
+		vector.DrawFilledRect(screen, float32(r.X), float32(r.Y), float32(r.W), float32(r.H), greyed, false)
+	}
+}
+
+func (g *game) drawPlot(screen *ebiten.Image) {
+	l, p := g.layout, g.plot
+	a := l.Plot
+
+	// Legend: a short line in each curve's colour, then its name.
+	x, y := l.Legend.X, l.Legend.Y+l.Legend.H/2
+	sw := float32(math.Max(1.5*g.scale, 1))
+	for _, e := range []struct {
+		text string
+		c    color.RGBA
+	}{{sampleview.LegendSignal, signal}, {sampleview.LegendNoise, noise}} {
+		vector.StrokeLine(screen, float32(x), float32(y), float32(x+g.line), float32(y), sw, e.c, true)
+		lbl := g.label(e.text)
+		g.drawLabel(screen, lbl, x+g.line+g.line/4, l.Legend.Y, textColor)
+		x += g.line + g.line/4 + lbl.Bounds().Dx() + g.line
+	}
+
+	vector.StrokeRect(screen, float32(a.X)+0.5, float32(a.Y)+0.5, float32(a.W-1), float32(a.H-1), 1, outline, false)
+	// The run's timesteps as ticks along the bottom edge.
+	tick := float32(math.Max(3*g.scale, 2))
+	for _, t := range g.run.Timesteps {
+		tx := p.X(float64(t))
+		vector.StrokeLine(screen, tx, float32(a.Y+a.H), tx, float32(a.Y+a.H)-tick, 1, muted, false)
+	}
+	for i := range g.curves {
+		screen.DrawTriangles(g.curves[i], g.indices[i], g.pixel, &ebiten.DrawTrianglesOptions{AntiAlias: true})
+	}
+	if g.step >= 0 {
+		mx := p.X(g.t)
+		vector.StrokeLine(screen, mx, float32(a.Y), mx, float32(a.Y+a.H), float32(math.Max(g.scale, 1)), marker, false)
+		ab := g.alphaBar(g.t)
+		dot := float32(math.Max(3*g.scale, 2))
+		vector.DrawFilledCircle(screen, mx, p.Y(math.Sqrt(ab)), dot, signal, true)
+		vector.DrawFilledCircle(screen, mx, p.Y(math.Sqrt(1-ab)), dot, noise, true)
+	}
+
+	// The t axis: its two ends under the curve area.
+	g.drawLabel(screen, g.label("t = 0"), l.Axis.X, l.Axis.Y, muted)
+	end := g.label(strconv.Itoa(len(g.run.AlphasCumprod) - 1))
+	g.drawLabel(screen, end, l.Axis.X+l.Axis.W-end.Bounds().Dx(), l.Axis.Y, muted)
+}
+
+// alphaBar is ᾱ at a timestep that may fall between two integers, linearly
+// interpolated.
+func (g *game) alphaBar(t float64) float64 {
+	ac := g.run.AlphasCumprod
+	t = min(max(t, 0), float64(len(ac)-1))
+	i := int(t)
+	if i+1 >= len(ac) {
+		return float64(ac[i])
+	}
+	f := t - float64(i)
+	return (1-f)*float64(ac[i]) + f*float64(ac[i+1])
+}
+
+// label returns the rendered text s, from a small cache.
+func (g *game) label(s string) *ebiten.Image {
+	if img, ok := g.labels[s]; ok {
+		return img
+	}
+	if len(g.labels) >= 64 { // the step captions keep changing
+		g.clearLabels()
+	}
+	img := ebiten.NewImageFromImage(g.font.Render(s))
+	g.labels[s] = img
+	return img
+}
+
+func (g *game) clearLabels() {
+	for s, img := range g.labels {
+		img.Deallocate()
+		delete(g.labels, s)
+	}
+}
+
+// drawLabel draws a rendered text with its top-left at (x, y + centring in the line), tinted c.
+func (g *game) drawLabel(screen, lbl *ebiten.Image, x, y int, c color.RGBA) {
+	var op ebiten.DrawImageOptions
+	op.GeoM.Translate(float64(x), float64(y+(g.line-lbl.Bounds().Dy())/2))
+	op.ColorScale.ScaleWithColor(c)
+	screen.DrawImage(lbl, &op)
+}

@@ -1,0 +1,74 @@
+//go:build js && wasm
+
+// Command viewer is the Ebiten program of viewer.html, the display-only
+// iframe of the browser demo. It animates a sampling run: for every image of
+// the batch the current x_t beside the predicted x0, the noise schedule
+// √ᾱ_t and √(1−ᾱ_t) with a marker at the current t, and the step counter.
+//
+// The parent page drives it with window.postMessage (see sampleview.Message):
+//
+//	{kind:"run", runId, batch, channels, height, width, steps, timesteps, alphasCumprod}
+//	{kind:"frame", runId, step, steps, t, image, xt, x0}
+//	{kind:"done", runId}   {kind:"cancel", runId}
+//
+// and hears {kind:"viewer-ready"} once the listener is installed. main only
+// wires the listener, through a channel, into a sampleview.View that the
+// game draws.
+package main
+
+import (
+	"sync"
+	"syscall/js"
+
+	"github.com/hajimehoshi/ebiten/v2"
+
+	"chrysalis/web/sampleview"
+)
+
+func main() {
+	var mu sync.Mutex
+	view := &sampleview.View{}
+
+	// The listener must not wait on the game loop, which needs the JS event
+	// loop that a blocked listener holds; this goroutine always drains.
+	inbox := make(chan sampleview.Message, 64)
+	go func() {
+		for m := range inbox {
+			mu.Lock()
+			err := view.Apply(m)
+			mu.Unlock()
+			if err != nil {
+				warn(err)
+			}
+		}
+	}()
+
+	window := js.Global()
+	parent := window.Get("parent")
+	window.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		e := args[0]
+		if !e.Get("source").Equal(parent) {
+			return nil
+		}
+		m, err := decode(e.Get("data"))
+		if err != nil {
+			warn(err)
+			return nil
+		}
+		inbox <- m
+		return nil
+	}))
+	parent.Call("postMessage", map[string]any{"kind": "viewer-ready"}, "*")
+
+	if loading := window.Get("document").Call("getElementById", "loading"); loading.Truthy() {
+		loading.Call("remove")
+	}
+	ebiten.SetScreenClearedEveryFrame(false) // Draw repaints only when something changed
+	if err := ebiten.RunGame(newGame(&mu, view)); err != nil {
+		window.Get("console").Call("error", "viewer: "+err.Error())
+	}
+}
+
+func warn(err error) {
+	js.Global().Get("console").Call("warn", err.Error())
+}
