@@ -166,7 +166,7 @@ func (m maxErr) log(t *testing.T) {
 	}
 	slices.Sort(kinds)
 	for _, k := range kinds {
-		t.Logf("max abs error, %s: %.3g", k, m[k])
+		t.Logf("max error (abs, relative above 1), %s: %.3g", k, m[k])
 	}
 }
 
