@@ -27,12 +27,7 @@ var legacyMagic = []byte{0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0
 // wrapper is unwrapped, and nested dicts are flattened by joining keys with
 // "." as torch's module state dicts do. Any value that is not a float
 // tensor or a dict is an error naming its key.
-func Load(data []byte) (state map[string]*tensor.Tensor, err error) {
-	defer func() {
-		if r := recover(); r != nil { // gopickle panics on some malformed pickles
-			state, err = nil, fmt.Errorf("pytorch: malformed pickle: %v", r)
-		}
-	}()
+func Load(data []byte) (map[string]*tensor.Tensor, error) {
 	if bytes.HasPrefix(data, legacyMagic) {
 		return nil, fmt.Errorf("pytorch: legacy (pre-1.6, non-zip) torch.save format is not supported; re-save the checkpoint with torch >= 1.6")
 	}
@@ -112,7 +107,7 @@ func (a *archive) read(f *zip.File, limit int) ([]byte, error) {
 }
 
 // unpickle runs data.pkl through gopickle after checkPickle has vetted it.
-func (a *archive) unpickle() (interface{}, error) {
+func (a *archive) unpickle() (root interface{}, err error) {
 	pkl, err := a.read(a.records["data.pkl"], maxPickleSize)
 	if err != nil {
 		return nil, err
@@ -120,10 +115,15 @@ func (a *archive) unpickle() (interface{}, error) {
 	if err := checkPickle(pkl); err != nil {
 		return nil, fmt.Errorf("pytorch: %sdata.pkl: %v", a.prefix, err)
 	}
+	defer func() {
+		if r := recover(); r != nil { // gopickle panics on some malformed pickles (unhashable dict keys)
+			root, err = nil, fmt.Errorf("pytorch: %sdata.pkl: malformed pickle: %v", a.prefix, r)
+		}
+	}()
 	u := pickle.NewUnpickler(bytes.NewReader(pkl))
 	u.FindClass = findClass
 	u.PersistentLoad = a.persistentLoad
-	root, err := u.Load()
+	root, err = u.Load()
 	if err != nil {
 		return nil, fmt.Errorf("pytorch: %sdata.pkl: %v", a.prefix, err)
 	}
@@ -309,7 +309,7 @@ func describe(v interface{}) string {
 	return fmt.Sprintf("a %T", v)
 }
 
-// maxDepth bounds dict nesting (and so a dict that contains itself).
+// maxDepth bounds dict nesting.
 const maxDepth = 16
 
 // stateDict unwraps {"state_dict": ...}, flattens nested dicts with dots and
@@ -327,16 +327,24 @@ func (a *archive) stateDict(root interface{}) (map[string]*tensor.Tensor, error)
 		}
 	}
 	out := map[string]*tensor.Tensor{}
-	if err := a.flatten(root, "", 0, out); err != nil {
+	if err := a.flatten(root, "", 0, map[interface{}]bool{}, out); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (a *archive) flatten(d interface{}, prefix string, depth int, out map[string]*tensor.Tensor) error {
+// flatten adds the tensors of dict d under prefix. seen holds the dicts
+// visited so far: a pickle can reference one dict many times (or from
+// inside itself), which would make the walk exponential.
+func (a *archive) flatten(d interface{}, prefix string, depth int, seen map[interface{}]bool, out map[string]*tensor.Tensor) error {
+	key := strings.TrimSuffix(prefix, ".")
 	if depth > maxDepth {
-		return fmt.Errorf("pytorch: key %q: dicts nested deeper than %d", prefix, maxDepth)
+		return fmt.Errorf("pytorch: key %q: dicts nested deeper than %d", key, maxDepth)
 	}
+	if seen[d] {
+		return fmt.Errorf("pytorch: key %q: the same dict appears twice in the state dict", key)
+	}
+	seen[d] = true
 	items, _ := dictItems(d)
 	for _, it := range items {
 		k, ok := it.Key.(string)
@@ -345,7 +353,7 @@ func (a *archive) flatten(d interface{}, prefix string, depth int, out map[strin
 		}
 		name := prefix + k
 		if _, ok := dictItems(it.Value); ok {
-			if err := a.flatten(it.Value, name+".", depth+1, out); err != nil {
+			if err := a.flatten(it.Value, name+".", depth+1, seen, out); err != nil {
 				return err
 			}
 			continue
