@@ -23,7 +23,8 @@ FUZZTIME ?= 15s
 test-fuzz:
 	$(GO) test -run=NONE -fuzz=^FuzzConfig$$ -fuzztime=$(FUZZTIME) ./core/unet
 	$(GO) test -run=NONE -fuzz=^FuzzConfig$$ -fuzztime=$(FUZZTIME) ./core/scheduler
-	@true
+	$(GO) test -run=NONE -fuzz=^FuzzParse$$ -fuzztime=$(FUZZTIME) ./core/safetensors
+	$(GO) test -run=NONE -fuzz=^FuzzLoad$$ -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./core/pytorch
 
 bench: bench-native bench-wasm
 
