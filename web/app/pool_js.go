@@ -1,0 +1,146 @@
+//go:build js && wasm
+
+package app
+
+import (
+	"strconv"
+	"syscall/js"
+
+	"chrysalis/web/engine"
+	"chrysalis/web/promise"
+	"chrysalis/web/ui"
+)
+
+// Worker files, relative to the page. worker.js starts a Go runtime from the
+// compiled module that the page posts to it.
+const (
+	workerScript = "static/worker.js"
+	workerWasm   = "static/worker.wasm"
+)
+
+// kindExit is the pool's own message for a worker that died: an uncaught
+// error, or a worker module that would not compile.
+const kindExit = "exit"
+
+// workerMessage is a message from worker number worker of the pool.
+type workerMessage struct {
+	worker int
+	data   js.Value
+}
+
+// pool is the page's Web Workers, each its own Go runtime with the model
+// loaded. worker.wasm is compiled once, and the module is posted to each
+// worker; the model's files are fetched once, and each worker gets a copy.
+// Workers are started as runs need them and kept.
+type pool struct {
+	inbox   *ui.Inbox
+	module  js.Value // a Promise of the compiled WebAssembly.Module
+	workers []js.Value
+	listen  []js.Func
+	model   string   // the model the workers have, "" while none
+	files   js.Value // its files, {name: Uint8Array}, for new workers
+}
+
+func newPool(inbox *ui.Inbox) *pool {
+	wasm := js.Global().Get("WebAssembly")
+	return &pool{inbox: inbox, module: wasm.Call("compileStreaming", js.Global().Call("fetch", workerWasm))}
+}
+
+// spawn starts worker i (a new one, or in place of a dead one).
+func (p *pool) spawn(i int) {
+	w := js.Global().Get("Worker").New(workerScript)
+	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		e := args[0]
+		if e.Get("type").String() == "message" {
+			p.inbox.Post(workerMessage{worker: i, data: e.Get("data")})
+			return nil
+		}
+		e.Call("preventDefault") // reported in the page instead of the console
+		p.inbox.Post(workerMessage{worker: i, data: exitMessage(e.Get("message"))})
+		return nil
+	})
+	w.Call("addEventListener", "message", f)
+	w.Call("addEventListener", "error", f)
+	go func() {
+		mod, err := promise.Await(p.module)
+		if err != nil {
+			p.inbox.Post(workerMessage{worker: i, data: exitMessage(js.ValueOf(workerWasm + ": " + err.Error()))})
+			return
+		}
+		w.Call("postMessage", map[string]any{"kind": "start", "module": mod})
+	}()
+	for len(p.workers) <= i {
+		p.workers = append(p.workers, js.Null())
+		p.listen = append(p.listen, js.Func{})
+	}
+	p.workers[i], p.listen[i] = w, f
+	if p.model != "" {
+		w.Call("postMessage", p.loadMessage())
+	}
+}
+
+func exitMessage(reason js.Value) js.Value {
+	msg := js.Global().Get("Object").New()
+	msg.Set("kind", kindExit)
+	msg.Set("error", js.Global().Call("String", reason))
+	return msg
+}
+
+func (p *pool) loadMessage() map[string]any {
+	return map[string]any{"kind": engine.KindLoad, "model": p.model, "files": p.files}
+}
+
+// load gives every worker (at least one, to check the files) the model.
+func (p *pool) load(model string, files map[string]js.Value) {
+	obj := js.Global().Get("Object").New()
+	for name, data := range files {
+		obj.Set(name, data)
+	}
+	p.model, p.files = model, obj
+	if len(p.workers) == 0 {
+		p.spawn(0)
+		return
+	}
+	for i, w := range p.workers {
+		if w.IsNull() {
+			p.spawn(i)
+			continue
+		}
+		w.Call("postMessage", p.loadMessage())
+	}
+}
+
+// unload forgets the model (a new one is coming).
+func (p *pool) unload() { p.model, p.files = "", js.Undefined() }
+
+// run splits the batch over the first n workers, starting them as needed.
+func (p *pool) run(j engine.Job, batch, n int) {
+	for i, share := range engine.Split(batch, n) {
+		if i >= len(p.workers) || p.workers[i].IsNull() {
+			p.spawn(i)
+		}
+		p.workers[i].Call("postMessage", map[string]any{
+			"kind": engine.KindRun, "runId": j.RunID, "scheduler": j.Scheduler, "steps": j.Steps,
+			"seed": strconv.FormatUint(j.Seed, 10), "eta": j.Eta, "first": share[0], "count": share[1],
+		})
+	}
+}
+
+// cancel tells every worker to drop run id.
+func (p *pool) cancel(id int) {
+	for _, w := range p.workers {
+		if !w.IsNull() {
+			w.Call("postMessage", map[string]any{"kind": engine.KindCancel, "runId": id})
+		}
+	}
+}
+
+// drop ends a worker that failed; the next run starts a new one in its place.
+func (p *pool) drop(i int) {
+	if i < 0 || i >= len(p.workers) || p.workers[i].IsNull() {
+		return
+	}
+	p.workers[i].Call("terminate")
+	p.listen[i].Release()
+	p.workers[i] = js.Null()
+}

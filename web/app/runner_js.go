@@ -1,0 +1,353 @@
+//go:build js && wasm
+
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"net/url"
+	"strings"
+	"syscall/js"
+	"time"
+	"unsafe"
+
+	"chrysalis/core/pipeline"
+	"chrysalis/core/scheduler"
+	"chrysalis/core/tensor"
+	"chrysalis/core/unet"
+	"chrysalis/web/engine"
+	"chrysalis/web/promise"
+	"chrysalis/web/ui"
+	"chrysalis/web/weights"
+)
+
+// Main runs the page: it mounts the view into #app, reads the model list and
+// the URL, and then owns the state for good. Every callback (DOM events,
+// worker and viewer messages, fetch progress) posts to one inbox; this
+// goroutine takes the messages in order, updates the state, carries out the
+// commands and renders.
+func Main() {
+	doc := js.Global().Get("document")
+	r := &runner{
+		inbox:  ui.NewInbox(),
+		state:  &State{},
+		loc:    js.Global().Get("location"),
+		body:   doc.Get("body"),
+		viewer: newViewer(doc.Call("getElementById", "viewer")),
+	}
+	r.tree = ui.Mount(doc.Call("getElementById", "app"), r.inbox)
+	r.pool = newPool(r.inbox)
+	r.viewer.listen(r.inbox)
+	go r.start()
+	for range r.inbox.Ready() {
+		for _, m := range r.inbox.Take() {
+			r.handle(m)
+		}
+		r.render()
+	}
+}
+
+type runner struct {
+	inbox  *ui.Inbox
+	state  *State
+	tree   *ui.Tree
+	pool   *pool
+	viewer *viewer
+	loc    js.Value
+	body   js.Value
+
+	started bool
+	query   string // the query last written to the address bar
+
+	// The loaded model: its files for new workers, and what the main thread
+	// needs of them (the schedule for the viewer, the image shape).
+	model           string
+	schedulerConfig []byte
+	config          unet.Config
+	stopLoad        context.CancelFunc
+
+	// The current run: the latest frame of each image (for the viewer and,
+	// after the last step, the PNG).
+	runID  int
+	frames []js.Value
+	pngURL string
+}
+
+// start reads the model list and posts Started.
+func (r *runner) start() {
+	msg := Started{
+		PageURL: r.loc.Get("origin").String() + r.loc.Get("pathname").String(),
+		Cores:   js.Global().Get("navigator").Get("hardwareConcurrency").Int(),
+	}
+	msg.Query, _ = url.ParseQuery(strings.TrimPrefix(r.loc.Get("search").String(), "?"))
+	data, err := fetchBytes(weights.IndexPath)
+	if err == nil {
+		msg.Index, err = weights.ParseIndex(data)
+	}
+	msg.Err = err
+	r.inbox.Post(msg)
+}
+
+func (r *runner) handle(m any) {
+	switch m := m.(type) {
+	case ui.Raw:
+		msg, ok := r.tree.Message(m)
+		if !ok {
+			return
+		}
+		r.update(msg)
+	case workerMessage:
+		r.workerMessage(m)
+	case modelFetched:
+		r.fetched(m)
+	case viewerReady:
+		r.viewer.ready()
+	case Started:
+		r.started = true
+		r.update(m)
+		r.body.Get("classList").Call("toggle", "embed", r.state.Settings.Embed)
+	default:
+		r.update(m)
+	}
+}
+
+func (r *runner) update(msg any) {
+	for _, cmd := range Update(r.state, msg, time.Now()) {
+		r.exec(cmd)
+	}
+}
+
+func (r *runner) exec(cmd any) {
+	switch c := cmd.(type) {
+	case LoadModel:
+		r.loadModel(c.Model)
+	case StartRun:
+		r.startRun(c)
+	case CancelRun:
+		r.pool.cancel(c.ID)
+		r.viewer.post(map[string]any{"kind": "cancel", "runId": c.ID})
+	case MakePNG:
+		r.viewer.post(map[string]any{"kind": "done", "runId": c.RunID})
+		url, err := r.makePNG()
+		r.inbox.Post(PNGReady{RunID: c.RunID, URL: url, Name: c.Name, Err: err})
+	case CopyText:
+		go func() {
+			_, err := promise.Await(js.Global().Get("navigator").Get("clipboard").Call("writeText", c.Text))
+			r.inbox.Post(EmbedCopied{OK: err == nil})
+		}()
+	}
+}
+
+// render shows the state and mirrors the settings into the address bar.
+func (r *runner) render() {
+	if !r.started {
+		return
+	}
+	r.tree.Render(View(r.state))
+	if q := "?" + r.state.Settings.Encode(); q != r.query && r.state.Index != nil {
+		r.query = q
+		js.Global().Get("history").Call("replaceState", nil, "", q)
+	}
+}
+
+// loadModel fetches a model's files (with progress), checks the configs
+// here, and hands the files to the workers; the first worker's answer
+// becomes ModelLoaded.
+func (r *runner) loadModel(m weights.Model) {
+	if r.stopLoad != nil {
+		r.stopLoad()
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	r.stopLoad = stop
+	r.pool.unload()
+	go func() {
+		files, err := weights.Fetch(ctx, m, func(p weights.Progress) {
+			r.inbox.Post(LoadProgress{Model: m.Name, Done: p.Done, Total: p.Total})
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		r.inbox.Post(modelFetched{model: m.Name, files: files, err: err})
+	}()
+}
+
+// modelFetched is the end of a fetch; the runner checks the configs and
+// passes the files to the pool.
+type modelFetched struct {
+	model string
+	files map[string]js.Value
+	err   error
+}
+
+func (r *runner) fetched(f modelFetched) {
+	if f.model != r.state.Load.Model {
+		return
+	}
+	fail := func(err error) { r.update(ModelLoaded{Model: f.model, Err: err}) }
+	if f.err != nil {
+		fail(f.err)
+		return
+	}
+	cfg, err := unet.ParseConfig(goBytes(f.files[weights.ConfigFile]))
+	if err != nil {
+		fail(fmt.Errorf("%s: %w", weights.ConfigFile, err))
+		return
+	}
+	schedCfg := goBytes(f.files[weights.SchedulerConfigFile])
+	if _, err := scheduler.FromConfig(schedCfg, "", scheduler.Options{}); err != nil {
+		fail(fmt.Errorf("%s: %w", weights.SchedulerConfigFile, err))
+		return
+	}
+	r.model, r.config, r.schedulerConfig = f.model, cfg, schedCfg
+	r.pool.load(f.model, f.files)
+}
+
+// startRun splits the batch over the workers and tells the viewer what is
+// coming: the shape, the timesteps and ᾱ for its schedule plot.
+func (r *runner) startRun(c StartRun) {
+	s := c.Settings
+	fail := func(err error) { r.update(WorkerFailed{RunID: c.ID, Err: err.Error()}) }
+	class, err := scheduler.ClassFor(s.Scheduler)
+	if err != nil {
+		fail(err)
+		return
+	}
+	eta := 0.0
+	if s.Scheduler == "ddim" {
+		eta = s.Eta
+	}
+	sched, err := scheduler.FromConfig(r.schedulerConfig, class, scheduler.Options{Eta: eta})
+	if err == nil {
+		err = sched.SetTimesteps(s.Steps)
+	}
+	if err != nil {
+		fail(fmt.Errorf("%s with %d steps: %w", schedulerLabel(s.Scheduler), s.Steps, err))
+		return
+	}
+	if r.pngURL != "" {
+		js.Global().Get("URL").Call("revokeObjectURL", r.pngURL)
+		r.pngURL = ""
+	}
+	r.runID, r.frames = c.ID, make([]js.Value, s.Batch)
+	r.viewer.start(map[string]any{
+		"kind": "run", "runId": c.ID, "batch": s.Batch,
+		"channels": r.config.OutChannels, "height": r.config.SampleSize[0], "width": r.config.SampleSize[1],
+		"steps": s.Steps, "timesteps": float32Array(sched.Timesteps()), "alphasCumprod": float32Array(sched.AlphasCumprod()),
+	})
+	r.pool.run(engine.Job{RunID: c.ID, Scheduler: s.Scheduler, Steps: s.Steps, Seed: s.Seed, Eta: eta}, s.Batch, c.Workers)
+}
+
+// workerMessage routes a worker's message: frames of the current run go to
+// the viewer and count towards the progress; stale ones are dropped.
+func (r *runner) workerMessage(m workerMessage) {
+	d := m.data
+	switch kind := d.Get("kind").String(); kind {
+	case engine.KindLoaded:
+		model := d.Get("model").String()
+		if model != r.model {
+			return
+		}
+		var err error
+		if e := d.Get("error"); e.Type() == js.TypeString {
+			err = fmt.Errorf("%s", e.String())
+		}
+		r.update(ModelLoaded{Model: model, Err: err})
+	case engine.KindFrame:
+		id, img := d.Get("runId").Int(), d.Get("image").Int()
+		if id != r.runID || r.state.Run.Phase != Running || img < 0 || img >= len(r.frames) {
+			return
+		}
+		r.frames[img] = d
+		r.viewer.frame(img, d)
+		r.update(Frame{RunID: id, Step: d.Get("step").Int(), Steps: d.Get("steps").Int(), Image: img})
+	case engine.KindDone:
+		r.update(WorkerDone{RunID: d.Get("runId").Int(), Worker: m.worker, Memory: int64(d.Get("memory").Int())})
+	case engine.KindError:
+		r.update(WorkerFailed{RunID: d.Get("runId").Int(), Err: d.Get("error").String()})
+	case kindExit:
+		// The worker is gone: the loading model or the current run fails.
+		r.pool.drop(m.worker)
+		err := "a sampling worker stopped: " + d.Get("error").String()
+		if r.state.Load.Phase == Loading {
+			r.update(ModelLoaded{Model: r.state.Load.Model, Err: fmt.Errorf("%s", err)})
+		}
+		r.update(WorkerFailed{RunID: r.runID, Err: err})
+	}
+}
+
+// makePNG turns the last frame of every image (its final sample) into the
+// grid PNG, the same pixels as `chrysalis sample -out`, as an object URL.
+func (r *runner) makePNG() (string, error) {
+	c, h, w := r.config.OutChannels, r.config.SampleSize[0], r.config.SampleSize[1]
+	x := tensor.New(len(r.frames), c, h, w)
+	per := c * h * w
+	for i, f := range r.frames {
+		if !f.Truthy() {
+			return "", fmt.Errorf("image %d has no final sample", i)
+		}
+		xt := f.Get("xt")
+		if xt.Get("length").Int() != per {
+			return "", fmt.Errorf("image %d: %d values, want %d", i, xt.Get("length").Int(), per)
+		}
+		copyFloat32s(x.Data[i*per:(i+1)*per], xt)
+	}
+	imgs, err := pipeline.Images(x)
+	if err != nil {
+		return "", err
+	}
+	grid, err := pipeline.Grid(imgs)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, grid); err != nil {
+		return "", err
+	}
+	u8 := js.Global().Get("Uint8Array").New(buf.Len())
+	js.CopyBytesToJS(u8, buf.Bytes())
+	blob := js.Global().Get("Blob").New([]any{u8}, map[string]any{"type": "image/png"})
+	r.pngURL = js.Global().Get("URL").Call("createObjectURL", blob).String()
+	return r.pngURL, nil
+}
+
+// fetchBytes GETs a small file.
+func fetchBytes(path string) ([]byte, error) {
+	resp, err := promise.Await(js.Global().Call("fetch", path, map[string]any{"cache": "no-cache"}))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if !resp.Get("ok").Bool() {
+		return nil, fmt.Errorf("%s: HTTP %d %s", path, resp.Get("status").Int(), resp.Get("statusText").String())
+	}
+	buf, err := promise.Await(resp.Call("arrayBuffer"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return goBytes(js.Global().Get("Uint8Array").New(buf)), nil
+}
+
+func goBytes(u8 js.Value) []byte {
+	b := make([]byte, u8.Get("length").Int())
+	js.CopyBytesToGo(b, u8)
+	return b
+}
+
+func float32Array(v []float32) js.Value {
+	a := js.Global().Get("Float32Array").New(len(v))
+	if len(v) > 0 {
+		js.CopyBytesToJS(js.Global().Get("Uint8Array").New(a.Get("buffer")), floatBytes(v))
+	}
+	return a
+}
+
+func copyFloat32s(dst []float32, src js.Value) {
+	u8 := js.Global().Get("Uint8Array").New(src.Get("buffer"), src.Get("byteOffset"), src.Get("byteLength"))
+	js.CopyBytesToGo(floatBytes(dst), u8)
+}
+
+// floatBytes views float32s as their little-endian bytes (wasm is little-endian).
+func floatBytes(v []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+}

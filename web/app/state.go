@@ -1,0 +1,352 @@
+package app
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"chrysalis/web/settings"
+	"chrysalis/web/weights"
+)
+
+// State is everything the page shows.
+type State struct {
+	Index    *weights.Index
+	Settings settings.Settings
+	Notices  []string // URL parameters that were changed or refused
+	PageURL  string   // the page's address without the query (for the embed code)
+	Cores    int      // navigator.hardwareConcurrency
+	Err      string   // the page cannot work at all (no model list)
+
+	Load         Load
+	Run          Run
+	RunWhenReady bool // Run was pressed (or autorun set) before the model was ready
+	Download     Download
+	EmbedCode    string // shown once "Copy embed code" was pressed
+	EmbedStatus  string
+}
+
+// LoadPhase is where a model's files are.
+type LoadPhase int
+
+// The phases of loading a model.
+const (
+	Loading LoadPhase = iota // fetching, verifying, handing to a worker
+	Ready
+	LoadFailed
+)
+
+// Load is the loading of the selected model.
+type Load struct {
+	Model       string
+	Phase       LoadPhase
+	Done, Total int64 // bytes
+	Err         string
+}
+
+// Phase is where a sampling run is.
+type Phase int
+
+// The phases of a run.
+const (
+	Idle Phase = iota
+	Running
+	Done
+	Stopped
+	Failed
+)
+
+var phaseNames = [...]string{"idle", "running", "done", "stopped", "failed"}
+
+func (p Phase) String() string { return phaseNames[p] }
+
+// Run is the latest sampling run.
+type Run struct {
+	ID          int
+	Phase       Phase
+	Settings    settings.Settings
+	Workers     int
+	Frames      int // (step, image) frames received
+	Total       int // steps × batch
+	Started     time.Time
+	Elapsed     time.Duration // to the latest frame, or to the end
+	WorkersDone int
+	Memory      []int64 // each worker's wasm memory after the run, in bytes
+	Note        string  // why it stopped or failed
+}
+
+// Download is the PNG of a finished run.
+type Download struct {
+	RunID     int
+	URL, Name string
+}
+
+// Messages: what can happen to the state.
+type (
+	// Started is the page's start: the model list (or why there is none),
+	// the page's URL and the number of cores.
+	Started struct {
+		Index   *weights.Index
+		Err     error
+		Query   url.Values
+		PageURL string
+		Cores   int
+	}
+	// LoadProgress reports bytes of the model's files.
+	LoadProgress struct {
+		Model       string
+		Done, Total int64
+	}
+	// ModelLoaded says that a model's files were fetched and verified and
+	// that a worker built the UNet from them, or why not.
+	ModelLoaded struct {
+		Model string
+		Err   error
+	}
+	SetModel     string
+	SetScheduler string
+	SetSteps     string
+	SetSeed      string
+	SetBatch     string
+	SetEta       string
+	RandomSeed   uint64
+	ToggleRun    struct{} // the Run/Stop button
+	// Frame is one (step, image) frame of a run arriving from a worker.
+	Frame struct{ RunID, Step, Steps, Image int }
+	// WorkerDone says a worker finished its images of a run.
+	WorkerDone struct {
+		RunID, Worker int
+		Memory        int64
+	}
+	// WorkerFailed says a worker's part of a run failed.
+	WorkerFailed struct {
+		RunID int
+		Err   string
+	}
+	// PNGReady carries the finished run's PNG as an object URL.
+	PNGReady struct {
+		RunID     int
+		URL, Name string
+		Err       error
+	}
+	CopyEmbed   struct{}
+	EmbedCopied struct{ OK bool }
+)
+
+// Commands: what the runner must do.
+type (
+	// LoadModel fetches the model's files and hands them to the workers.
+	LoadModel struct{ Model weights.Model }
+	// StartRun samples with these settings on Workers workers.
+	StartRun struct {
+		ID       int
+		Settings settings.Settings
+		Workers  int
+	}
+	// CancelRun stops a run; its late frames are ignored by ID.
+	CancelRun struct{ ID int }
+	// MakePNG makes the grid PNG of a finished run.
+	MakePNG struct {
+		RunID int
+		Name  string
+	}
+	// CopyText puts text on the clipboard.
+	CopyText struct{ Text string }
+)
+
+// Update applies msg to s and returns the commands it calls for.
+func Update(s *State, msg any, now time.Time) []any {
+	switch m := msg.(type) {
+	case Started:
+		s.PageURL, s.Cores = m.PageURL, max(m.Cores, 1)
+		if m.Err != nil {
+			s.Err = "The model list could not be read: " + m.Err.Error()
+			s.Settings, _ = settings.Parse(m.Query, nil)
+			return nil
+		}
+		s.Index = m.Index
+		var notices []settings.Notice
+		s.Settings, notices = settings.Parse(m.Query, m.Index.Names())
+		for _, n := range notices {
+			s.Notices = append(s.Notices, n.String())
+		}
+		s.RunWhenReady = s.Settings.Autorun
+		return s.load()
+
+	case LoadProgress:
+		if m.Model == s.Load.Model && s.Load.Phase == Loading {
+			s.Load.Done, s.Load.Total = m.Done, m.Total
+		}
+
+	case ModelLoaded:
+		if m.Model != s.Load.Model || s.Load.Phase != Loading {
+			return nil
+		}
+		if m.Err != nil {
+			s.Load.Phase, s.Load.Err = LoadFailed, m.Err.Error()
+			s.RunWhenReady = false
+			return nil
+		}
+		s.Load.Phase = Ready
+		if s.RunWhenReady {
+			s.RunWhenReady = false
+			return s.start(now)
+		}
+
+	case SetModel:
+		if _, ok := s.model(string(m)); !ok || string(m) == s.Settings.Model {
+			return nil
+		}
+		s.Settings.Model = string(m)
+		return append(s.settingsChanged(), s.load()...)
+	case SetScheduler:
+		next := s.Settings.WithScheduler(string(m))
+		if next == s.Settings {
+			return nil
+		}
+		s.Settings = next
+		return s.settingsChanged()
+	case SetSteps:
+		return s.setInt(string(m), &s.Settings.Steps, settings.ClampSteps)
+	case SetBatch:
+		return s.setInt(string(m), &s.Settings.Batch, settings.ClampBatch)
+	case SetSeed:
+		u, err := strconv.ParseUint(string(m), 10, 64)
+		if err != nil || u == s.Settings.Seed {
+			return nil
+		}
+		s.Settings.Seed = min(u, settings.MaxSeed)
+		return s.settingsChanged()
+	case RandomSeed:
+		s.Settings.Seed = uint64(m) % (settings.MaxSeed + 1)
+		return s.settingsChanged()
+	case SetEta:
+		e, err := strconv.ParseFloat(string(m), 64)
+		if err != nil || settings.ClampEta(e) == s.Settings.Eta {
+			return nil
+		}
+		s.Settings.Eta = settings.ClampEta(e)
+		return s.settingsChanged()
+
+	case ToggleRun:
+		switch {
+		case s.Run.Phase == Running:
+			return s.stop("Stopped.")
+		case s.Index == nil:
+			return nil
+		case s.Load.Phase == Ready:
+			return s.start(now)
+		case s.Load.Phase == LoadFailed:
+			s.RunWhenReady = true
+			return s.load()
+		default:
+			s.RunWhenReady = !s.RunWhenReady
+		}
+
+	case Frame:
+		if m.RunID != s.Run.ID || s.Run.Phase != Running {
+			return nil
+		}
+		s.Run.Frames++
+		s.Run.Elapsed = now.Sub(s.Run.Started)
+	case WorkerDone:
+		if m.RunID != s.Run.ID || s.Run.Phase != Running {
+			return nil
+		}
+		if m.Worker >= 0 && m.Worker < len(s.Run.Memory) {
+			s.Run.Memory[m.Worker] = m.Memory
+		}
+		if s.Run.WorkersDone++; s.Run.WorkersDone < s.Run.Workers {
+			return nil
+		}
+		s.Run.Phase, s.Run.Elapsed = Done, now.Sub(s.Run.Started)
+		r := s.Run.Settings
+		return []any{MakePNG{RunID: s.Run.ID, Name: fmt.Sprintf("chrysalis-%s-%s-%dsteps-seed%d.png", r.Model, r.Scheduler, r.Steps, r.Seed)}}
+	case WorkerFailed:
+		if m.RunID != s.Run.ID || s.Run.Phase != Running {
+			return nil
+		}
+		s.Run.Phase, s.Run.Note = Failed, m.Err
+		return []any{CancelRun{ID: s.Run.ID}}
+	case PNGReady:
+		if m.RunID != s.Run.ID {
+			return nil
+		}
+		if m.Err != nil {
+			s.Run.Phase, s.Run.Note = Failed, "The PNG could not be made: "+m.Err.Error()
+			return nil
+		}
+		s.Download = Download{RunID: m.RunID, URL: m.URL, Name: m.Name}
+
+	case CopyEmbed:
+		s.EmbedCode = settings.EmbedCode(s.PageURL, s.Settings)
+		s.EmbedStatus = ""
+		return []any{CopyText{Text: s.EmbedCode}}
+	case EmbedCopied:
+		if m.OK {
+			s.EmbedStatus = "Copied to the clipboard."
+		} else {
+			s.EmbedStatus = "Select the code above and copy it."
+		}
+	}
+	return nil
+}
+
+func (s *State) model(name string) (weights.Model, bool) {
+	if s.Index == nil {
+		return weights.Model{}, false
+	}
+	return s.Index.Model(name)
+}
+
+// load starts loading the selected model.
+func (s *State) load() []any {
+	m, ok := s.model(s.Settings.Model)
+	if !ok {
+		return nil
+	}
+	s.Load = Load{Model: m.Name, Phase: Loading}
+	return []any{LoadModel{Model: m}}
+}
+
+// start begins a run with the current settings.
+func (s *State) start(now time.Time) []any {
+	workers := min(max(s.Cores, 1), s.Settings.Batch)
+	s.Run = Run{
+		ID:       s.Run.ID + 1,
+		Phase:    Running,
+		Settings: s.Settings,
+		Workers:  workers,
+		Total:    s.Settings.Steps * s.Settings.Batch,
+		Started:  now,
+		Memory:   make([]int64, workers),
+	}
+	s.Download = Download{}
+	return []any{StartRun{ID: s.Run.ID, Settings: s.Settings, Workers: workers}}
+}
+
+// stop cancels the running run.
+func (s *State) stop(note string) []any {
+	s.Run.Phase, s.Run.Note = Stopped, note
+	return []any{CancelRun{ID: s.Run.ID}}
+}
+
+// settingsChanged stops a run that no longer matches the controls and
+// withdraws the embed code of the old settings.
+func (s *State) settingsChanged() []any {
+	s.EmbedCode, s.EmbedStatus = "", ""
+	if s.Run.Phase == Running {
+		return s.stop("Stopped: the settings changed. Press Run to sample with the new ones.")
+	}
+	return nil
+}
+
+func (s *State) setInt(v string, field *int, clamp func(int) int) []any {
+	n, err := strconv.Atoi(v)
+	if err != nil || clamp(n) == *field {
+		return nil
+	}
+	*field = clamp(n)
+	return s.settingsChanged()
+}

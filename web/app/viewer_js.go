@@ -1,0 +1,91 @@
+//go:build js && wasm
+
+package app
+
+import (
+	"syscall/js"
+
+	"chrysalis/web/ui"
+)
+
+// viewerReady is the viewer iframe's {kind:"viewer-ready"}.
+type viewerReady struct{}
+
+// viewer forwards a run to the Ebiten viewer in <iframe id="viewer">:
+// {kind:"run"}, then {kind:"frame"} for every image and step, then
+// {kind:"done"} or {kind:"cancel"}. Until the viewer says it is ready the
+// messages are held; then the run, the latest frame of each image and the
+// end are sent, so a late viewer still shows the current state.
+type viewer struct {
+	iframe  js.Value
+	origin  string
+	isReady bool
+	run     js.Value
+	latest  []js.Value
+	end     js.Value
+}
+
+func newViewer(iframe js.Value) *viewer {
+	origin := js.Global().Get("location").Get("origin").String()
+	if origin == "null" { // a file: page
+		origin = "*"
+	}
+	return &viewer{iframe: iframe, origin: origin, run: js.Undefined(), end: js.Undefined()}
+}
+
+// listen posts viewerReady when the viewer says so. index.html records a
+// ready message that came before this Go program ran.
+func (v *viewer) listen(inbox *ui.Inbox) {
+	if !v.iframe.Truthy() {
+		return
+	}
+	js.Global().Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		e := args[0]
+		d := e.Get("data")
+		if e.Get("source").Equal(v.iframe.Get("contentWindow")) && d.Type() == js.TypeObject && d.Get("kind").String() == "viewer-ready" {
+			inbox.Post(viewerReady{})
+		}
+		return nil
+	}))
+	if js.Global().Get("chrysalisViewerReady").Truthy() {
+		inbox.Post(viewerReady{})
+	}
+}
+
+func (v *viewer) ready() {
+	v.isReady = true
+	v.send(v.run)
+	for _, f := range v.latest {
+		v.send(f)
+	}
+	v.send(v.end)
+}
+
+// start announces a new run.
+func (v *viewer) start(msg map[string]any) {
+	v.run, v.end = js.ValueOf(msg), js.Undefined()
+	v.latest = make([]js.Value, msg["batch"].(int))
+	v.send(v.run)
+}
+
+// frame forwards image img's frame (copied, not transferred: the page keeps
+// the final ones for the PNG).
+func (v *viewer) frame(img int, f js.Value) {
+	if img < len(v.latest) {
+		v.latest[img] = f
+	}
+	v.send(f)
+}
+
+// post sends the end of a run (done or cancel).
+func (v *viewer) post(msg map[string]any) {
+	v.end = js.ValueOf(msg)
+	v.send(v.end)
+}
+
+func (v *viewer) send(msg js.Value) {
+	if !v.isReady || msg.IsUndefined() || !v.iframe.Truthy() {
+		return
+	}
+	v.iframe.Get("contentWindow").Call("postMessage", msg, v.origin)
+}
