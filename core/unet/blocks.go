@@ -64,10 +64,16 @@ type resnet struct {
 	outputScale  float32
 }
 
-func (r *resnet) forward(x, embAct *tensor.Tensor) *tensor.Tensor {
-	h := r.conv1.forward(tensor.SiLU(r.norm1.forward(x)))
+func (r *resnet) forward(x, embAct *tensor.Tensor, tp *Tape) *tensor.Tensor {
+	n1 := r.norm1.forward(x)
+	a1 := tensor.SiLU(n1)
+	tp.push(x, n1, a1)
+	h := r.conv1.forward(a1)
 	addPerChannel(h, r.timeEmbProj.forward(embAct))
-	h = r.conv2.forward(tensor.SiLU(r.norm2.forward(h)))
+	n2 := r.norm2.forward(h)
+	a2 := tensor.SiLU(n2)
+	tp.push(h, n2, a2)
+	h = r.conv2.forward(a2)
 	if r.shortcut != nil {
 		x = r.shortcut.forward(x)
 	}
@@ -97,11 +103,13 @@ type attention struct {
 	scale, rescale float32 // d^-0.5 and rescale_output_factor
 }
 
-func (a *attention) forward(x *tensor.Tensor) *tensor.Tensor {
+func (a *attention) forward(x *tensor.Tensor, tp *Tape) *tensor.Tensor {
 	h, w := x.Shape[2], x.Shape[3]
 	t := tensor.ToTokens(a.norm.forward(x))
 	q, k, v := a.toQ.forward(t), a.toK.forward(t), a.toV.forward(t)
-	o := a.toOut.forward(tensor.Attention(q, k, v, a.heads, a.scale))
+	att := tensor.Attention(q, k, v, a.heads, a.scale)
+	tp.push(x, t, q, k, v, att)
+	o := a.toOut.forward(att)
 	return divide(tensor.Add(x, tensor.FromTokens(o, h, w)), a.rescale)
 }
 
@@ -120,18 +128,19 @@ type downBlock struct {
 	downsample *conv        // Downsample2D's conv; nil in the last block
 }
 
-func (b *downBlock) forward(h, embAct *tensor.Tensor, trace tracer, i int) (*tensor.Tensor, []*tensor.Tensor) {
+func (b *downBlock) forward(h, embAct *tensor.Tensor, trace tracer, i int, tp *Tape) (*tensor.Tensor, []*tensor.Tensor) {
 	var skips []*tensor.Tensor
 	for j, r := range b.resnets {
-		h = r.forward(h, embAct)
+		h = r.forward(h, embAct, tp)
 		trace.emit(h, "down_blocks.%d.resnets.%d", i, j)
 		if b.attentions != nil {
-			h = b.attentions[j].forward(h)
+			h = b.attentions[j].forward(h, tp)
 			trace.emit(h, "down_blocks.%d.attentions.%d", i, j)
 		}
 		skips = append(skips, h)
 	}
 	if b.downsample != nil {
+		tp.push(h)
 		h = b.downsample.forward(h)
 		skips = append(skips, h)
 	}
@@ -166,15 +175,18 @@ type upBlock struct {
 }
 
 // forward consumes skips from its end: skips[len-1] first.
-func (b *upBlock) forward(h *tensor.Tensor, skips []*tensor.Tensor, embAct *tensor.Tensor) *tensor.Tensor {
+func (b *upBlock) forward(h *tensor.Tensor, skips []*tensor.Tensor, embAct *tensor.Tensor, tp *Tape) *tensor.Tensor {
 	for j, r := range b.resnets {
-		h = r.forward(tensor.Concat(h, skips[len(skips)-1-j]), embAct)
+		tp.push(h.Shape[1]) // where the concatenation splits
+		h = r.forward(tensor.Concat(h, skips[len(skips)-1-j]), embAct, tp)
 		if b.attentions != nil {
-			h = b.attentions[j].forward(h)
+			h = b.attentions[j].forward(h, tp)
 		}
 	}
 	if b.upsample != nil {
-		h = b.upsample.forward(tensor.Upsample2x(h))
+		u := tensor.Upsample2x(h)
+		tp.push(u)
+		h = b.upsample.forward(u)
 	}
 	return h
 }
@@ -201,12 +213,12 @@ type midBlock struct {
 	attention *attention // nil when add_attention is false
 }
 
-func (m *midBlock) forward(h, embAct *tensor.Tensor) *tensor.Tensor {
-	h = m.resnets[0].forward(h, embAct)
+func (m *midBlock) forward(h, embAct *tensor.Tensor, tp *Tape) *tensor.Tensor {
+	h = m.resnets[0].forward(h, embAct, tp)
 	if m.attention != nil {
-		h = m.attention.forward(h)
+		h = m.attention.forward(h, tp)
 	}
-	return m.resnets[1].forward(h, embAct)
+	return m.resnets[1].forward(h, embAct, tp)
 }
 
 func (m *midBlock) macs(hw int) int64 {

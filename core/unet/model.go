@@ -20,6 +20,8 @@ type Model struct {
 	up                       []*upBlock
 	normOut                  groupNorm // conv_norm_out
 	convOut                  conv
+
+	params []Named // every tensor above, by name, in Params order
 }
 
 // New builds the model that cfg describes from its weights, keyed by
@@ -168,6 +170,7 @@ func build(cfg Config, w *weightSet) *Model {
 
 	m.normOut = w.groupNorm("conv_norm_out", c0, cfg.NormNumGroups, eps)
 	m.convOut = w.conv("conv_out", c0, cfg.OutChannels, 3, 1, same)
+	m.params = w.named
 	return m
 }
 
@@ -180,7 +183,7 @@ var same = tensor.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}
 // before the model sees it; that is the caller's business). H and W must be
 // multiples of 2^(number of blocks - 1).
 func (m *Model) Forward(x *tensor.Tensor, timesteps []float32) (*tensor.Tensor, error) {
-	return m.forward(x, timesteps, nil)
+	return m.forward(x, timesteps, nil, nil)
 }
 
 // ForwardTrace is Forward, calling trace with the activations that diffusers'
@@ -193,10 +196,12 @@ func (m *Model) Forward(x *tensor.Tensor, timesteps []float32) (*tensor.Tensor, 
 //
 // act is only valid during the call: trace must copy what it keeps.
 func (m *Model) ForwardTrace(x *tensor.Tensor, timesteps []float32, trace func(name string, act *tensor.Tensor)) (*tensor.Tensor, error) {
-	return m.forward(x, timesteps, trace)
+	return m.forward(x, timesteps, trace, nil)
 }
 
-func (m *Model) forward(x *tensor.Tensor, timesteps []float32, trace tracer) (*tensor.Tensor, error) {
+// forward runs the model, recording on tp what Backward needs (nothing when
+// tp is nil).
+func (m *Model) forward(x *tensor.Tensor, timesteps []float32, trace tracer, tp *Tape) (*tensor.Tensor, error) {
 	ts, err := m.checkInput(x, timesteps)
 	if err != nil {
 		return nil, err
@@ -212,11 +217,18 @@ func (m *Model) forward(x *tensor.Tensor, timesteps []float32, trace tracer) (*t
 	// 1. time: sinusoid (B,C0) -> MLP (B,E); every resnet adds a projection of SiLU(emb).
 	tproj := timestepEmbedding(ts, cfg.BlockOutChannels[0], cfg.FlipSinToCos, cfg.FreqShift)
 	trace.emit(tproj, "time_proj")
-	emb := m.timeLinear2.forward(tensor.SiLU(m.timeLinear1.forward(tproj)))
+	e1 := m.timeLinear1.forward(tproj)
+	s1 := tensor.SiLU(e1)
+	emb := m.timeLinear2.forward(s1)
 	trace.emit(emb, "time_embedding")
 	embAct := tensor.SiLU(emb)
+	tp.push(tproj, e1, s1, emb)
+	if tp != nil {
+		tp.embAct = embAct
+	}
 
 	// 2. conv_in: (B,Cin,H,W) -> (B,C0,H,W), the first skip.
+	tp.push(x)
 	h := m.convIn.forward(x)
 	trace.emit(h, "conv_in")
 	skips := []*tensor.Tensor{h}
@@ -224,30 +236,33 @@ func (m *Model) forward(x *tensor.Tensor, timesteps []float32, trace tracer) (*t
 	// 3. down: each block halves H and W (except the last) and pushes its skips.
 	for i, b := range m.down {
 		var res []*tensor.Tensor
-		h, res = b.forward(h, embAct, trace, i)
+		h, res = b.forward(h, embAct, trace, i, tp)
 		skips = append(skips, res...)
 		trace.emit(h, "down_blocks.%d.hidden", i)
 	}
 
 	// 4. mid.
 	if m.mid != nil {
-		h = m.mid.forward(h, embAct)
+		h = m.mid.forward(h, embAct, tp)
 		trace.emit(h, "mid_block")
 	}
 
 	// 5. up: each block pops as many skips as it has resnets.
 	for i, b := range m.up {
 		k := len(skips) - len(b.resnets)
-		h = b.forward(h, skips[k:], embAct)
+		h = b.forward(h, skips[k:], embAct, tp)
 		clear(skips[k:]) // let the popped skips be collected
 		skips = skips[:k]
 		trace.emit(h, "up_blocks.%d", i)
 	}
 
 	// 6. out: GroupNorm -> SiLU -> conv_out, (B,C0,H,W) -> (B,Cout,H,W).
+	tp.push(h)
 	h = m.normOut.forward(h)
 	trace.emit(h, "conv_norm_out")
-	h = m.convOut.forward(tensor.SiLU(h))
+	a := tensor.SiLU(h)
+	tp.push(h, a)
+	h = m.convOut.forward(a)
 	trace.emit(h, "conv_out")
 	return h, nil
 }

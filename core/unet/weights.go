@@ -18,6 +18,7 @@ type weightSet struct {
 	used    map[string]bool
 	err     error
 	listed  []Param
+	named   []Named // the tensors handed out, in order
 }
 
 // legacyAttention maps the 2022 AttentionBlock parameter names (diffusers <
@@ -85,6 +86,7 @@ func (w *weightSet) get(name string, shape ...int) *tensor.Tensor {
 	case len(t.Data) != numel(shape):
 		w.err = fmt.Errorf("unet: tensor %q: %d values for shape %v", w.stored[name], len(t.Data), shape)
 	default:
+		w.named = append(w.named, Named{name, t})
 		return t
 	}
 	return tensor.New(shape...)
