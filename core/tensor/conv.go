@@ -93,6 +93,32 @@ func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
 	off, ti, tj := g.off[p0:p0+kb], g.ti[p0:p0+kb], g.tj[p0:p0+kb]
 	for s := 0; s < roundUp(nb, nr); s += nr {
 		strip := bp[s*kb : (s+nr)*kb]
+		q := j0 + s
+		y0 := q/g.wo*g.stride - g.pad.Top
+		x0 := q%g.wo*g.stride - g.pad.Left
+		if s+nr <= nb && q%g.wo+1 < g.wo && y0 >= 0 && x0 >= 0 && y0+g.kh <= g.h && x0+g.stride+g.kw <= g.w {
+			// Both windows of the strip lie inside the image, on one row:
+			// copy them a tap row (kw pixels of one channel and kernel
+			// row, contiguous in img) at a time.
+			b0 := y0*g.w + x0
+			for p := 0; p < kb; {
+				n := min(g.kw-tj[p], kb-p)
+				o := b0 + off[p]
+				if n == 3 && g.stride == 1 {
+					src, dst := img[o:o+4], strip[2*p:2*p+6]
+					v0, v1, v2, v3 := src[0], src[1], src[2], src[3]
+					dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = v0, v1, v1, v2, v2, v3
+				} else {
+					src, dst := img[o:o+n+g.stride], strip[2*p:2*(p+n)]
+					for t := range n {
+						dst[2*t] = src[t]
+						dst[2*t+1] = src[t+g.stride]
+					}
+				}
+				p += n
+			}
+			continue
+		}
 		for jj := 0; jj < nr; jj++ {
 			if s+jj >= nb {
 				for p := range kb {
@@ -103,14 +129,6 @@ func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
 			q := j0 + s + jj
 			y0 := q/g.wo*g.stride - g.pad.Top
 			x0 := q%g.wo*g.stride - g.pad.Left
-			if y0 >= 0 && x0 >= 0 && y0+g.kh <= g.h && x0+g.kw <= g.w {
-				// The whole window is inside the image.
-				base := y0*g.w + x0
-				for p, o := range off {
-					strip[p*nr+jj] = img[base+o]
-				}
-				continue
-			}
 			for p, o := range off {
 				y, x := y0+ti[p], x0+tj[p]
 				if y >= 0 && y < g.h && x >= 0 && x < g.w {

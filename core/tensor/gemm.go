@@ -87,8 +87,9 @@ func gemmRange(m, n, k int, a []float32, lda int, pack packFunc, j0 int, c []flo
 	defer packPool.Put(buf)
 	for jb := 0; jb < n; jb += nc {
 		nb := min(nc, n-jb)
-		for p0 := 0; p0 < k; p0 += kc {
-			kb := min(kc, k-p0)
+		depth := panelDepth(k)
+		for p0 := 0; p0 < k; p0 += depth {
+			kb := min(depth, k-p0)
 			bp := buf.b[:kb*roundUp(nb, nr)]
 			pack(bp, p0, kb, j0+jb, nb)
 			for i0 := 0; i0 < m; i0 += mc {
@@ -107,6 +108,14 @@ type packBuffers struct{ a, b []float32 }
 var packPool = sync.Pool{New: func() any {
 	return &packBuffers{a: make([]float32, mc*kc), b: make([]float32, kc*nc)}
 }}
+
+// panelDepth splits k into the fewest panels of at most kc, of equal depth
+// rounded up to a multiple of 4 (the kernel's unrolling); the last may be
+// shallower. It depends on k alone.
+func panelDepth(k int) int {
+	panels := (k + kc - 1) / kc
+	return min(kc, roundUp((k+panels-1)/panels, 4))
+}
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -369,6 +370,152 @@ func TestShapeOps(t *testing.T) {
 	for i, v := range x.Data {
 		if back.Data[i] != v {
 			t.Fatalf("FromTokens(ToTokens(x))[%d] = %v, want %v", i, back.Data[i], v)
+		}
+	}
+}
+
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if math.Float32bits(v) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// withProcs runs f with GOMAXPROCS set to p. Under wasm this changes nothing
+// (the kernels run on one goroutine there), and the test still holds.
+func withProcs(p int, f func()) {
+	old := runtime.GOMAXPROCS(p)
+	defer runtime.GOMAXPROCS(old)
+	f()
+}
+
+// TestGemmSplitInvariant checks that C has the same bits whatever the
+// number of goroutines and whichever block of rows or columns is computed on
+// its own: a column-split and a row-split size, and an odd one.
+func TestGemmSplitInvariant(t *testing.T) {
+	for _, sz := range [][3]int{{64, 300, 260}, {700, 6, 900}, {37, 141, 517}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		a, b := randTensor(20, m*k).Data, randTensor(21, k*n).Data
+		ref := make([]float32, m*n)
+		withProcs(1, func() { Gemm(m, n, k, a, k, b, n, ref, n) })
+		for _, p := range []int{2, 3, 4} {
+			c := make([]float32, m*n)
+			withProcs(p, func() { Gemm(m, n, k, a, k, b, n, c, n) })
+			if !sameBits(c, ref) {
+				t.Fatalf("%dx%dx%d: GOMAXPROCS=%d changes the bits of C", m, n, k, p)
+			}
+		}
+		// Rows [i0,i1) and columns [j0,j1) on their own.
+		i0, i1, j0, j1 := m/3, m/3+m/2, n/4+1, n
+		sub := make([]float32, (i1-i0)*(j1-j0))
+		Gemm(i1-i0, j1-j0, k, a[i0*k:], k, b[j0:], n, sub, j1-j0)
+		for i := i0; i < i1; i++ {
+			if !sameBits(sub[(i-i0)*(j1-j0):(i-i0+1)*(j1-j0)], ref[i*n+j0:i*n+j1]) {
+				t.Fatalf("%dx%dx%d: row %d of a sub-product differs from the full product", m, n, k, i)
+			}
+		}
+	}
+}
+
+// TestBatchInvariant checks that an image's output has the same bits alone
+// and inside a batch, with one goroutine and with several, for Conv2d (3x3
+// and 1x1), Linear and Attention. The sizes are big enough for the GEMM to
+// split over goroutines natively.
+func TestBatchInvariant(t *testing.T) {
+	x := randTensor(22, 3, 16, 24, 24)
+	w3, w1 := randTensor(23, 24, 16, 3, 3), randTensor(24, 24, 16, 1, 1)
+	bias := randTensor(25, 24).Data
+	tok := randTensor(26, 3, 64, 64)
+	wl, bl := randTensor(27, 256, 64), randTensor(28, 256).Data
+	ops := map[string]func(*Tensor, *Tensor) *Tensor{
+		"conv3x3":   func(x, _ *Tensor) *Tensor { return Conv2d(x, w3, bias, 1, Padding{1, 1, 1, 1}) },
+		"conv3x3/2": func(x, _ *Tensor) *Tensor { return Conv2d(x, w3, bias, 2, Padding{0, 0, 1, 1}) },
+		"conv1x1":   func(x, _ *Tensor) *Tensor { return Conv2d(x, w1, nil, 1, Padding{}) },
+		"linear":    func(_, q *Tensor) *Tensor { return Linear(q, wl, bl) },
+		"attention": func(_, q *Tensor) *Tensor { return Attention(q, q, q, 4, 0.25) },
+	}
+	image := func(x *Tensor, i int) *Tensor {
+		sz := x.Numel() / x.Shape[0]
+		return From(x.Data[i*sz:(i+1)*sz], append([]int{1}, x.Shape[1:]...)...)
+	}
+	for name, op := range ops {
+		var batch *Tensor
+		withProcs(1, func() { batch = op(x, tok) })
+		withProcs(4, func() {
+			if !sameBits(op(x, tok).Data, batch.Data) {
+				t.Fatalf("%s: GOMAXPROCS=4 changes the bits", name)
+			}
+		})
+		for i := 0; i < 3; i++ {
+			alone := op(image(x, i), image(tok, i))
+			if !sameBits(alone.Data, image(batch, i).Data) {
+				t.Fatalf("%s: image %d alone differs from image %d of the batch", name, i, i)
+			}
+		}
+	}
+}
+
+// platformBits are FNV-1a hashes of the bits of each op's output on fixed
+// inputs. Natively (with or without FMA-capable GOAMD64) and under wasm the
+// kernels must give exactly these bits. A deliberate change to a kernel's
+// summation order changes them; update them from a native run only after
+// the float64 reference tests pass.
+var platformBits = map[string]uint64{
+	"gemm":      0x76c755007f169214,
+	"conv":      0x8233ceb22ab92b22,
+	"conv/2":    0x983977216e33d089,
+	"groupnorm": 0x460d4c7b058a8449,
+	"silu":      0x5f3ddfbb65d3e4ee,
+	"linear":    0x920001cf5a0276fb,
+	"attention": 0x7364163298adb96e,
+	"exp":       0x4f7c75cda9e61f63,
+}
+
+func hashBits(x []float32) uint64 {
+	h := uint64(14695981039346656037)
+	for _, v := range x {
+		b := math.Float32bits(v)
+		for i := 0; i < 4; i++ {
+			h ^= uint64(b >> (8 * i) & 0xff)
+			h *= 1099511628211
+		}
+	}
+	return h
+}
+
+// TestPlatformBits compares the hashes of the outputs of every float kernel
+// with platformBits, so that a native and a wasm run must agree bit for bit.
+func TestPlatformBits(t *testing.T) {
+	x := randTensor(30, 2, 12, 11, 9)
+	w := randTensor(31, 10, 12, 3, 3)
+	bias := randTensor(32, 10).Data
+	tok := randTensor(33, 2, 20, 16)
+	a, b := randTensor(34, 70*300).Data, randTensor(35, 300*150).Data
+	c := make([]float32, 70*150)
+	Gemm(70, 150, 300, a, 300, b, 150, c, 150)
+	exps := make([]float32, 0, 4000)
+	for v := float32(-105); v < 90; v += 0.049 {
+		exps = append(exps, Exp32(v))
+	}
+	gamma, beta := randTensor(36, 12).Data, randTensor(37, 12).Data
+	got := map[string]uint64{
+		"gemm":      hashBits(c),
+		"conv":      hashBits(Conv2d(x, w, bias, 1, Padding{1, 1, 1, 1}).Data),
+		"conv/2":    hashBits(Conv2d(x, w, bias, 2, Padding{0, 0, 1, 1}).Data),
+		"groupnorm": hashBits(GroupNorm(x, 4, gamma, beta, 1e-5).Data),
+		"silu":      hashBits(SiLU(x).Data),
+		"linear":    hashBits(Linear(tok, randTensor(38, 24, 16), nil).Data),
+		"attention": hashBits(Attention(tok, tok, tok, 2, 0.35).Data),
+		"exp":       hashBits(exps),
+	}
+	for name, h := range got {
+		if want, ok := platformBits[name]; !ok || h != want {
+			t.Errorf("%s: output bits hash to %#x, want %#x", name, h, want)
 		}
 	}
 }
