@@ -48,7 +48,6 @@ type game struct {
 	// Canvas state.
 	scale   float64 // device pixels per CSS pixel
 	w, h    int     // canvas in device pixels
-	drawn   bool    // whether the screen shows the current state
 	font    *sampleview.Font
 	line    int
 	labels  map[string]*ebiten.Image
@@ -76,7 +75,7 @@ func (g *game) Layout(w, h int) (int, int) {
 // LayoutF sizes the canvas in device pixels so that images and text are crisp.
 func (g *game) LayoutF(w, h float64) (float64, float64) {
 	s := ebiten.Monitor().DeviceScaleFactor()
-	return math.Ceil(w * s), math.Ceil(h * s)
+	return max(math.Ceil(w*s), 1), max(math.Ceil(h*s), 1) // Ebiten panics on 0: a hidden iframe is 0x0
 }
 
 func (g *game) Draw(screen *ebiten.Image) {
@@ -93,10 +92,12 @@ func (g *game) Draw(screen *ebiten.Image) {
 		g.w, g.h = w, h
 		changed = true
 	}
-	if changed {
-		g.relayout()
-	} else if g.drawn {
-		return
+	if !changed {
+		return // the screen is not cleared between frames and still shows this state
+	}
+	g.relayout()
+	if len(g.labels) > 64 { // not during drawing: this frame's draws may use them
+		g.clearLabels()
 	}
 	screen.Fill(background)
 	if g.status == sampleview.Idle {
@@ -107,7 +108,6 @@ func (g *game) Draw(screen *ebiten.Image) {
 		g.drawGrid(screen)
 		g.drawPlot(screen)
 	}
-	g.drawn = true
 }
 
 // sync copies the view's state and pixels, and reports whether they changed.
@@ -265,12 +265,11 @@ func (g *game) drawPlot(screen *ebiten.Image) {
 		screen.DrawTriangles(g.curves[i], g.indices[i], g.pixel, &ebiten.DrawTrianglesOptions{AntiAlias: true})
 	}
 	if g.step >= 0 {
-		mx := p.X(g.t)
-		vector.StrokeLine(screen, mx, float32(a.Y), mx, float32(a.Y+a.H), float32(math.Max(g.scale, 1)), marker, false)
-		ab := g.alphaBar(g.t)
+		s, n := p.Marker(g.run.AlphasCumprod, g.t)
+		vector.StrokeLine(screen, s.X, float32(a.Y), s.X, float32(a.Y+a.H), float32(math.Max(g.scale, 1)), marker, false)
 		dot := float32(math.Max(3*g.scale, 2))
-		vector.DrawFilledCircle(screen, mx, p.Y(math.Sqrt(ab)), dot, signal, true)
-		vector.DrawFilledCircle(screen, mx, p.Y(math.Sqrt(1-ab)), dot, noise, true)
+		vector.DrawFilledCircle(screen, s.X, s.Y, dot, signal, true)
+		vector.DrawFilledCircle(screen, n.X, n.Y, dot, noise, true)
 	}
 
 	// The t axis: its two ends under the curve area.
@@ -279,26 +278,11 @@ func (g *game) drawPlot(screen *ebiten.Image) {
 	g.drawLabel(screen, end, l.Axis.X+l.Axis.W-end.Bounds().Dx(), l.Axis.Y, muted)
 }
 
-// alphaBar is ᾱ at a timestep that may fall between two integers, linearly
-// interpolated.
-func (g *game) alphaBar(t float64) float64 {
-	ac := g.run.AlphasCumprod
-	t = min(max(t, 0), float64(len(ac)-1))
-	i := int(t)
-	if i+1 >= len(ac) {
-		return float64(ac[i])
-	}
-	f := t - float64(i)
-	return (1-f)*float64(ac[i]) + f*float64(ac[i+1])
-}
-
-// label returns the rendered text s, from a small cache.
+// label returns the rendered text s, from a cache that Draw empties when it
+// grows past 64 (the step captions keep changing).
 func (g *game) label(s string) *ebiten.Image {
 	if img, ok := g.labels[s]; ok {
 		return img
-	}
-	if len(g.labels) >= 64 { // the step captions keep changing
-		g.clearLabels()
 	}
 	img := ebiten.NewImageFromImage(g.font.Render(s))
 	g.labels[s] = img

@@ -40,3 +40,20 @@ func (p Plot) Curves(alphasCumprod []float32) (signal, noise []Point) {
 	}
 	return signal, noise
 }
+
+// Marker gives where the curves are at timestep t, which may fall between
+// two integers (Euler's timesteps do): ᾱ is interpolated linearly between
+// its neighbours, and signal and noise are (X(t), Y(√ᾱ)) and (X(t), Y(√(1−ᾱ))).
+func (p Plot) Marker(alphasCumprod []float32, t float64) (signal, noise Point) {
+	if len(alphasCumprod) == 0 {
+		return Point{}, Point{}
+	}
+	t = min(max(t, 0), float64(len(alphasCumprod)-1))
+	i := int(t)
+	a := float64(alphasCumprod[i])
+	if f := t - float64(i); f > 0 {
+		a = (1-f)*a + f*float64(alphasCumprod[i+1])
+	}
+	x := p.X(t)
+	return Point{x, p.Y(math.Sqrt(a))}, Point{x, p.Y(math.Sqrt(1 - a))}
+}

@@ -23,6 +23,20 @@ func TestPlotCurves(t *testing.T) {
 			t.Errorf("X(%v) = %v, want %v", tc.t, x, tc.x)
 		}
 	}
+	// Markers: at t=1 the curve points; at t=0.5, ᾱ = (1+0.25)/2 = 0.625.
+	for _, tc := range []struct {
+		t             float64
+		signal, noise Point
+	}{
+		{1, wantSignal[1], wantNoise[1]},
+		{0.5, Point{35.5, float32(20.5 + (1-math.Sqrt(0.625))*50)}, Point{35.5, float32(20.5 + (1-math.Sqrt(0.375))*50)}},
+		{7, wantSignal[2], wantNoise[2]},
+	} {
+		s, n := p.Marker([]float32{1, 0.25, 0}, tc.t)
+		if !near(s, tc.signal) || !near(n, tc.noise) {
+			t.Errorf("Marker(%v) = %v %v, want %v %v", tc.t, s, n, tc.signal, tc.noise)
+		}
+	}
 	// One timestep: everything at the left edge, no division by zero.
 	if x := (Plot{Area: Rect{10, 20, 101, 51}, T: 1}).X(0); x != 10.5 {
 		t.Errorf("T=1: X(0) = %v, want 10.5", x)

@@ -179,6 +179,28 @@ func TestViewerInScrollingPage(t *testing.T) {
 		return stopped.check(img, l, 2, grey)
 	})
 
+	// A run that arrives while the page shows the iframe at 0x0 is on
+	// screen once the iframe is back.
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("viewer").style.width = "0px"`),
+		chromedp.Sleep(500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	hidden := newRun(3)
+	post(t, ctx, hidden.start())
+	for s := range steps {
+		for i := range batch {
+			post(t, ctx, hidden.frame(s, i))
+		}
+	}
+	post(t, ctx, map[string]any{"kind": "done", "runId": hidden.id})
+	if err := chromedp.Do(ctx, chromedp.Sleep(500*time.Millisecond),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("viewer").style.width = ""`)); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, filepath.Join(shots, "viewer-unhidden.png"), func(img image.Image) error {
+		return hidden.check(img, l, steps-1, nil)
+	})
+
 	checkScroll(t, ctx)
 	page, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
@@ -512,6 +534,9 @@ func logRenderer(t *testing.T, ctx context.Context) {
 	})()`))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r == "no WebGL" {
+		t.Fatal("headless Chromium gives no WebGL context with --disable-gpu: this Chromium may need --enable-unsafe-swiftshader (see viewer.html)")
 	}
 	t.Logf("WebGL renderer: %s", r)
 }
