@@ -1,6 +1,7 @@
 package unet_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -291,4 +292,47 @@ func numelOf(shape []int) int {
 		n *= d
 	}
 	return n
+}
+
+// TestConfigJSON checks that JSON reproduces config.json files that
+// diffusers wrote, byte for byte, and that ParseConfig reads back what JSON
+// writes for configs away from the defaults.
+func TestConfigJSON(t *testing.T) {
+	for _, rel := range []string{"reference/diffusers/unet_tiny/config.json", "reference/diffusers/unet_course/config.json", "models/butterflies-32/config.json"} {
+		data, err := os.ReadFile(filepath.Join(golden.SharedDir(t), rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := unet.ParseConfig(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.JSON(); !bytes.Equal(got, data) {
+			t.Errorf("%s: JSON differs from the file:\n%s", rel, got)
+		}
+	}
+
+	c := unet.DefaultConfig()
+	c.SampleSize = [2]int{16, 32}
+	c.TimeEmbeddingDim = 48
+	c.MidBlockType = ""
+	c.AttentionHeadDim = 0
+	c.FreqShift = 1
+	c.NormEps = 1e-6
+	c.Dropout = 0.25
+	c.MidBlockScaleFactor = 1.5
+	c.AttnNormNumGroups = 16
+	back, err := unet.ParseConfig(c.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, c) {
+		t.Errorf("round trip:\n got %+v\nwant %+v\n%s", back, c, c.JSON())
+	}
+	for _, want := range []string{`"sample_size": [`, `"time_embedding_dim": 48`, `"mid_block_type": null`, `"attention_head_dim": null`,
+		`"norm_eps": 1e-06`, `"dropout": 0.25`, `"mid_block_scale_factor": 1.5`, `"freq_shift": 1,`} {
+		if !bytes.Contains(c.JSON(), []byte(want)) {
+			t.Errorf("JSON lacks %s:\n%s", want, c.JSON())
+		}
+	}
 }

@@ -23,4 +23,10 @@
 // the network in ways this package does not implement (fourier time embedding,
 // class embeddings, scale_shift resnets, resnet resampling, ...) are rejected
 // by name rather than ignored.
+//
+// Training (backward.go): ForwardTrain keeps the activations on a Tape, and
+// Backward walks the network in reverse, from ∂L/∂out to ∂L/∂θ for every
+// parameter, added into a gradient model of the same config (NewZero).
+// Parameters lists a model's tensors by name for optimizers and for writing
+// weights; Config.JSON writes config.json as diffusers does.
 package unet
