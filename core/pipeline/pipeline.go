@@ -12,7 +12,7 @@ import (
 
 // MaxBatch bounds the images of one run: it keeps a mistyped batch from
 // asking for gigabytes.
-const MaxBatch = 1024
+const MaxBatch = 64
 
 // Pipeline is diffusers' DDPMPipeline / DDIMPipeline: a UNet2DModel and the
 // scheduler that turns its outputs into samples. A scheduler keeps state

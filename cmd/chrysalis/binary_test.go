@@ -1,0 +1,83 @@
+//go:build !js
+
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestWasmMatchesNative builds chrysalis natively (GOAMD64=v3, where Go may
+// fuse multiply-adds) and for GOOS=js GOARCH=wasm, samples the default model
+// with both (the wasm one under Node, as the browser's workers run the same
+// core), and requires bit-identical raw samples and PNGs. It also checks the
+// native binary's behaviour with a pipe: no progress bar, and a bad flag
+// exits 1 with one line on stderr.
+func TestWasmMatchesNative(t *testing.T) {
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	tmp := t.TempDir()
+	native, wasm := filepath.Join(tmp, "chrysalis"), filepath.Join(tmp, "chrysalis.wasm")
+	build := func(out string, env ...string) {
+		cmd := exec.Command(goBin, "build", "-o", out, ".")
+		cmd.Env = append(os.Environ(), env...)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %v: %v\n%s", env, err, msg)
+		}
+	}
+	build(native, "GOAMD64=v3")
+	build(wasm, "GOOS=js", "GOARCH=wasm")
+
+	model := filepath.Join(shared(t), "models", "butterflies-32")
+	args := func(dir string) []string {
+		return []string{"sample", "-model", model, "-scheduler", "ddim", "-steps", "5", "-batch", "2", "-seed", "7",
+			"-out", filepath.Join(dir, "grid.png"), "-save-raw", filepath.Join(dir, "raw.safetensors")}
+	}
+	nDir, wDir := filepath.Join(tmp, "native"), filepath.Join(tmp, "wasm")
+	for _, d := range []string{nDir, wDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(native, args(nDir)...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("native sample: %v: %s", err, stderr.String())
+	}
+	if stdout.Len() != 0 || stderr.Len() != 0 {
+		t.Errorf("native sample into a pipe printed stdout %q, stderr %q", stdout.String(), stderr.String())
+	}
+	wasmExec := filepath.Join(runtime.GOROOT(), "lib", "wasm", "go_js_wasm_exec")
+	if msg, err := exec.Command(wasmExec, append([]string{wasm}, args(wDir)...)...).CombinedOutput(); err != nil {
+		t.Fatalf("wasm sample: %v: %s", err, msg)
+	}
+	for _, name := range []string{"raw.safetensors", "grid.png"} {
+		a, errA := os.ReadFile(filepath.Join(nDir, name))
+		b, errB := os.ReadFile(filepath.Join(wDir, name))
+		if errA != nil || errB != nil {
+			t.Fatalf("%s: %v, %v", name, errA, errB)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: native and wasm outputs differ", name)
+		}
+	}
+
+	stderr.Reset()
+	cmd = exec.Command(native, "sample", "-model", model, "-steps", "-3")
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("bad -steps: %v, want exit status 1", err)
+	}
+	if msg := stderr.String(); msg != "chrysalis: sample: -steps -3: want at least 1\n" {
+		t.Errorf("bad -steps: stderr %q", msg)
+	}
+	if strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("stderr is not one line: %q", stderr.String())
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"image/png"
+	"os"
+
+	"chrysalis/core/pipeline"
+	"chrysalis/core/safetensors"
+	"chrysalis/core/tensor"
+)
+
+// readNoise reads the -init-noise file: tensor "noise", F32 [B,C,H,W].
+func readNoise(path string) (*tensor.Tensor, error) {
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sample: -init-noise: %w", err)
+	}
+	info, ok := f.Info("noise")
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("sample: -init-noise %q has no tensor \"noise\"", path)
+	case info.DType != safetensors.F32:
+		return nil, fmt.Errorf("sample: -init-noise %q: tensor \"noise\" is %s, want F32", path, info.DType)
+	case len(info.Shape) != 4 || info.Shape[0] < 1:
+		return nil, fmt.Errorf("sample: -init-noise %q: tensor \"noise\" has shape %v, want [B,C,H,W]", path, info.Shape)
+	case info.Shape[0] > pipeline.MaxBatch:
+		return nil, fmt.Errorf("sample: -init-noise %q: %d images, more than %d", path, info.Shape[0], pipeline.MaxBatch)
+	}
+	x, err := f.Tensor("noise")
+	if err != nil {
+		return nil, fmt.Errorf("sample: -init-noise %q: %w", path, err)
+	}
+	return x, nil
+}
+
+// writeRaw writes the final samples as safetensors tensor "sample" (F32).
+func writeRaw(path string, x *tensor.Tensor) error {
+	var buf bytes.Buffer
+	if err := safetensors.Write(&buf, []safetensors.Entry{{Name: "sample", Tensor: x}}, safetensors.F32, nil); err != nil {
+		return fmt.Errorf("sample: -save-raw: %w", err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("sample: -save-raw: %w", err)
+	}
+	return nil
+}
+
+// writePNG writes the batch as one PNG: the image, or a grid of them.
+func writePNG(path string, x *tensor.Tensor) error {
+	if path == "" {
+		return nil
+	}
+	imgs, err := pipeline.Images(x)
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	grid, err := pipeline.Grid(imgs)
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, grid); err != nil {
+		return fmt.Errorf("sample: -out %q: %w", path, err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("sample: -out: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"chrysalis/core/pipeline"
+	"chrysalis/core/safetensors"
+	"chrysalis/core/tensor"
+	"chrysalis/web/settings"
+)
+
+// shared is <repo root>/../shared; its absence fails the test.
+func shared(t testing.TB) string {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(filepath.Dir(root), "shared")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("shared data: %v", err)
+	}
+	return dir
+}
+
+// tinyFolder writes a single-model folder with unet_tiny's config and
+// weights and the golden pipeline's DDPM scheduler config (epsilon,
+// squaredcos_cap_v2). edit, if set, changes the weights first.
+func tinyFolder(t testing.TB, edit func(map[string]*tensor.Tensor)) string {
+	t.Helper()
+	ref := filepath.Join(shared(t), "reference", "diffusers")
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(ref, "unet_tiny", "config.json"), filepath.Join(dir, "config.json"))
+	copyFile(t, filepath.Join(ref, "pipeline", "ddpm10_scheduler_config.json"), filepath.Join(dir, "scheduler_config.json"))
+	src := filepath.Join(ref, "unet_tiny", "diffusion_pytorch_model.safetensors")
+	if edit == nil {
+		copyFile(t, src, filepath.Join(dir, "diffusion_pytorch_model.safetensors"))
+		return dir
+	}
+	w := readAll(t, src)
+	edit(w)
+	writeTensors(t, filepath.Join(dir, "diffusion_pytorch_model.safetensors"), w, safetensors.F32)
+	return dir
+}
+
+func copyFile(t testing.TB, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readAll(t testing.TB, path string) map[string]*tensor.Tensor {
+	t.Helper()
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := map[string]*tensor.Tensor{}
+	for _, name := range f.Names() {
+		if w[name], err = f.Tensor(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+func writeTensors(t testing.TB, path string, w map[string]*tensor.Tensor, dtype safetensors.DType) {
+	t.Helper()
+	var entries []safetensors.Entry
+	for name, x := range w {
+		entries = append(entries, safetensors.Entry{Name: name, Tensor: x})
+	}
+	var buf bytes.Buffer
+	if err := safetensors.Write(&buf, entries, dtype, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runCLI runs a command line in-process and returns stdout, stderr and the error.
+func runCLI(tty bool, args ...string) (string, string, error) {
+	var out, errw bytes.Buffer
+	err := run(context.Background(), args, env{stdout: &out, stderr: &errw, tty: tty})
+	return out.String(), errw.String(), err
+}
+
+// rawSample reads the "sample" tensor of a -save-raw file.
+func rawSample(t testing.TB, path string) *tensor.Tensor {
+	t.Helper()
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, ok := f.Info("sample"); !ok || info.DType != safetensors.F32 {
+		t.Fatalf("%s: no F32 tensor \"sample\"", path)
+	}
+	x, err := f.Tensor("sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// TestSample runs sample end to end on unet_tiny: the PNG is the grid of
+// the raw samples' images, and nothing is printed when stderr is not a
+// terminal.
+func TestSample(t *testing.T) {
+	dir := tinyFolder(t, nil)
+	out := t.TempDir()
+	pngPath, raw := filepath.Join(out, "grid.png"), filepath.Join(out, "raw.safetensors")
+	stdout, stderr, err := runCLI(false, "sample", "-model", dir, "-steps", "3", "-batch", "3", "-seed", "5",
+		"-out", pngPath, "-save-raw", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout != "" || stderr != "" {
+		t.Errorf("output when not a terminal: stdout %q, stderr %q", stdout, stderr)
+	}
+	x := rawSample(t, raw)
+	if want := []int{3, 3, 32, 32}; !equalInts(x.Shape, want) {
+		t.Fatalf("raw sample shape %v, want %v", x.Shape, want)
+	}
+	f, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := pipeline.Images(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid, err := pipeline.Grid(imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds() != grid.Bounds() || grid.Bounds().Dx() != 64 || grid.Bounds().Dy() != 64 {
+		t.Fatalf("PNG bounds %v, want the 2x2 grid %v", img.Bounds(), grid.Bounds())
+	}
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			r1, g1, b1, a1 := img.At(x, y).RGBA()
+			r2, g2, b2, a2 := grid.At(x, y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 || a1 != a2 {
+				t.Fatalf("PNG pixel (%d,%d) differs from the raw sample's image", x, y)
+			}
+		}
+	}
+
+	// The same seed gives the same images with another batch size: image 0
+	// of a batch of 1 is image 0 of the batch of 3.
+	one := filepath.Join(out, "one.safetensors")
+	if _, _, err := runCLI(false, "sample", "-model", dir, "-steps", "3", "-seed", "5", "-out", "", "-save-raw", one); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(f32bytes(rawSample(t, one).Data), f32bytes(x.Data[:3*32*32])) {
+		t.Error("image 0 differs between batch 1 and batch 3")
+	}
+}
+
+// TestProgress: a terminal gets a progress bar on stderr, one redraw per step.
+func TestProgress(t *testing.T) {
+	dir := tinyFolder(t, nil)
+	_, stderr, err := runCLI(true, "sample", "-model", dir, "-scheduler", "ddim", "-steps", "2", "-out", filepath.Join(t.TempDir(), "x.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(stderr, "\r[") != 2 || !strings.Contains(stderr, "2/2") || !strings.HasSuffix(stderr, "\n") {
+		t.Errorf("progress output %q: want two \\r-redrawn bars ending with 2/2 and a newline", stderr)
+	}
+}
+
+// TestInitNoise: -init-noise with the seeded z_T of seed 42 reproduces the
+// seeded run, and its batch sets -batch.
+func TestInitNoise(t *testing.T) {
+	dir := tinyFolder(t, nil)
+	tmp := t.TempDir()
+	zT := tensor.New(2, 3, 32, 32)
+	pipeline.NewSeeded(42, 0, 2).Fill(zT)
+	noise := filepath.Join(tmp, "noise.safetensors")
+	writeTensors(t, noise, map[string]*tensor.Tensor{"noise": zT}, safetensors.F32)
+	a, b := filepath.Join(tmp, "a.safetensors"), filepath.Join(tmp, "b.safetensors")
+	if _, _, err := runCLI(false, "sample", "-model", dir, "-steps", "2", "-batch", "2", "-out", "", "-save-raw", a); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(false, "sample", "-model", dir, "-steps", "2", "-init-noise", noise, "-out", "", "-save-raw", b); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(f32bytes(rawSample(t, a).Data), f32bytes(rawSample(t, b).Data)) {
+		t.Error("-init-noise with the seeded noise gave other samples")
+	}
+}
+
+// TestSampleErrors: every bad input gives a one-line error naming the flag
+// or file.
+func TestSampleErrors(t *testing.T) {
+	dir := tinyFolder(t, nil)
+	tmp := t.TempDir()
+	nanDir := tinyFolder(t, func(w map[string]*tensor.Tensor) { w["conv_out.bias"].Data[0] = float32(math.NaN()) })
+	corrupt := tinyFolder(t, nil)
+	wpath := filepath.Join(corrupt, "diffusion_pytorch_model.safetensors")
+	data, err := os.ReadFile(wpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wpath, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noiseF16 := filepath.Join(tmp, "f16.safetensors")
+	writeTensors(t, noiseF16, map[string]*tensor.Tensor{"noise": tensor.New(1, 3, 32, 32)}, safetensors.F16)
+	noiseName := filepath.Join(tmp, "name.safetensors")
+	writeTensors(t, noiseName, map[string]*tensor.Tensor{"latents": tensor.New(1, 3, 32, 32)}, safetensors.F32)
+	noise2 := filepath.Join(tmp, "two.safetensors")
+	writeTensors(t, noise2, map[string]*tensor.Tensor{"noise": tensor.New(2, 3, 32, 32)}, safetensors.F32)
+	noiseShape := filepath.Join(tmp, "shape.safetensors")
+	writeTensors(t, noiseShape, map[string]*tensor.Tensor{"noise": tensor.New(2, 4, 32, 32)}, safetensors.F32)
+	out := filepath.Join(tmp, "x.png")
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "no command given"},
+		{[]string{"paint"}, `unknown command "paint"`},
+		{[]string{"sample"}, "sample: -model is required"},
+		{[]string{"sample", "-model", dir, "extra"}, `sample: unexpected argument "extra"`},
+		{[]string{"sample", "-model", dir, "-frobnicate"}, "sample: flag provided but not defined: -frobnicate"},
+		{[]string{"sample", "-model", dir, "-steps", "ten"}, `sample: invalid value "ten" for flag -steps`},
+		{[]string{"sample", "-model", filepath.Join(tmp, "missing")}, `sample: -model "` + filepath.Join(tmp, "missing") + `"`},
+		{[]string{"sample", "-model", tmp}, "no model_index.json or config.json"},
+		{[]string{"sample", "-model", corrupt}, "diffusion_pytorch_model.safetensors"},
+		{[]string{"sample", "-model", dir, "-steps", "0"}, "sample: -steps 0: want at least 1"},
+		{[]string{"sample", "-model", dir, "-steps", "1001"}, "sample: -steps 1001: the scheduler has 1000 training timesteps"},
+		{[]string{"sample", "-model", dir, "-batch", "0"}, "sample: -batch 0: want 1 .. 64"},
+		{[]string{"sample", "-model", dir, "-batch", "65"}, "sample: -batch 65: want 1 .. 64"},
+		{[]string{"sample", "-model", dir, "-scheduler", "pndm"}, `sample: -scheduler "pndm": want ddpm, ddim, dpm++2m or euler`},
+		{[]string{"sample", "-model", dir, "-scheduler", "ddim", "-eta", "1.5"}, "sample: -eta 1.5: want 0 .. 1"},
+		{[]string{"sample", "-model", dir, "-scheduler", "ddim", "-eta", "NaN"}, "sample: -eta NaN: want 0 .. 1"},
+		{[]string{"sample", "-model", dir, "-scheduler", "euler", "-eta", "0.5"}, `sample: -eta applies to the ddim scheduler only, not "euler"`},
+		{[]string{"sample", "-model", dir, "-eta", "0.5"}, "the checkpoint's scheduler is DDPMScheduler: add -scheduler ddim"},
+		{[]string{"sample", "-model", dir, "-out", filepath.Join(tmp, "x.jpg")}, "-out \"" + filepath.Join(tmp, "x.jpg") + "\": want a .png file"},
+		{[]string{"sample", "-model", dir, "-out", ""}, "-out and -save-raw are both empty"},
+		{[]string{"sample", "-model", dir, "-variant", "fp16"}, `-variant "fp16": no diffusion_pytorch_model.fp16.safetensors or .bin`},
+		{[]string{"sample", "-model", dir, "-init-noise", filepath.Join(tmp, "none.safetensors")}, "sample: -init-noise: safetensors:"},
+		{[]string{"sample", "-model", dir, "-init-noise", noiseF16}, `tensor "noise" is F16, want F32`},
+		{[]string{"sample", "-model", dir, "-init-noise", noiseName}, `has no tensor "noise"`},
+		{[]string{"sample", "-model", dir, "-init-noise", noise2, "-batch", "3"}, "sample: -batch 3 conflicts with -init-noise"},
+		{[]string{"sample", "-model", dir, "-init-noise", noiseShape}, "initial noise has shape [2 4 32 32], want [2 3 H W]"},
+		{[]string{"sample", "-model", nanDir, "-steps", "2", "-out", out}, "sample: pipeline: step 0 of 2 (t=500): model output has NaN at image 0"},
+		{[]string{"sample", "-model", dir, "-steps", "1", "-out", filepath.Join(tmp, "no", "such", "x.png")}, "sample: -out: open"},
+		{[]string{"convert", "-model", dir}, "convert: -out is required"},
+		{[]string{"convert", "-model", dir, "-out", tmp, "-dtype", "f8"}, `convert: -dtype "f8": want f32, f16 or bf16`},
+		{[]string{"convert", "-model", dir, "-out", tmp, "-variant", "../x"}, `convert: -variant "../x": want a plain name`},
+		{[]string{"convert", "-model", corrupt, "-out", tmp}, "convert: -model"},
+		{[]string{"bench", "now"}, `bench: unexpected argument "now"`},
+	} {
+		_, _, err := runCLI(false, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want it to contain %q", c.args, err, c.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: error is not one line: %q", c.args, err)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a PNG was written for a NaN run")
+	}
+}
+
+// TestHelp: -h prints the command's help and is not an error.
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"sample", "convert", "bench"} {
+		stdout, _, err := runCLI(false, cmd, "-h")
+		if err != nil || !strings.Contains(stdout, "usage: chrysalis "+cmd) {
+			t.Errorf("%s -h: error %v, output %q", cmd, err, stdout)
+		}
+	}
+	if stdout, _, err := runCLI(false, "help"); err != nil || !strings.Contains(stdout, "commands:") {
+		t.Errorf("help: %v %q", err, stdout)
+	}
+}
+
+// TestDefaultSteps: the CLI's default step counts are the demo page's.
+func TestDefaultSteps(t *testing.T) {
+	if len(samplers) != len(settings.Schedulers) {
+		t.Fatalf("%d samplers, the page has %d", len(samplers), len(settings.Schedulers))
+	}
+	for _, s := range samplers {
+		p, ok := settings.SchedulerByName(s.name)
+		if !ok || p.DefaultSteps != s.steps {
+			t.Errorf("%s: %d default steps, the page has %d (known %v)", s.name, s.steps, p.DefaultSteps, ok)
+		}
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func f32bytes(x []float32) []byte {
+	b := make([]byte, 0, 4*len(x))
+	for _, v := range x {
+		u := math.Float32bits(v)
+		b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+	}
+	return b
+}

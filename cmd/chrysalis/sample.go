@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"chrysalis/core/pipeline"
+	"chrysalis/core/scheduler"
+)
+
+// samplers are the -scheduler names and their default step counts, the same
+// as the demo page's (web/settings.Schedulers), so that the CLI and the page
+// agree on what "default" means.
+var samplers = []struct {
+	name  string
+	steps int
+}{{"ddpm", 200}, {"ddim", 25}, {"dpm++2m", 20}, {"euler", 30}}
+
+const sampleHelp = `usage: chrysalis sample -model PATH [flags]
+
+Samples images from a diffusers UNet2DModel checkpoint: a single-model folder
+(config.json, scheduler_config.json, diffusion_pytorch_model.safetensors or
+.bin) or a pipeline folder (model_index.json, unet/, scheduler/).
+
+Without -scheduler the checkpoint's own scheduler runs; with it, that class is
+built from the checkpoint's scheduler config (like diffusers' from_config).
+Default steps: ddpm 200, ddim 25, dpm++2m 20, euler 30 (as on the demo page).
+Image i of seed S draws its noise from its own stream PCG(S, i), so image i is
+the same whatever the batch size.
+
+-out writes one PNG: the image, or a near-square grid (4x4 for 16) for a batch,
+at the model's resolution. -save-raw writes the final samples as safetensors,
+tensor "sample" [B,C,H,W] F32 (before the conversion to 8 bits).
+-init-noise reads safetensors with tensor "noise" [B,C,H,W] F32 that replaces
+the seeded initial noise (diffusers' latents); its B is the batch.
+
+flags:
+`
+
+// sampleArgs are the parsed flags of "chrysalis sample".
+type sampleArgs struct {
+	model, variant, scheduler string
+	steps, batch              int
+	eta                       float64
+	seed                      uint64
+	initNoise, out, saveRaw   string
+	set                       map[string]bool // flags given on the command line
+}
+
+func runSample(ctx context.Context, args []string, e env) error {
+	var a sampleArgs
+	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	fs.StringVar(&a.model, "model", "", "checkpoint folder (required)")
+	fs.StringVar(&a.variant, "variant", "", `weights variant: "fp16" loads diffusion_pytorch_model.fp16.safetensors`)
+	fs.StringVar(&a.scheduler, "scheduler", "", "ddpm, ddim, dpm++2m or euler (default: the checkpoint's own)")
+	fs.IntVar(&a.steps, "steps", 0, "inference steps, 1 .. num_train_timesteps (default: per scheduler)")
+	fs.Float64Var(&a.eta, "eta", 0, "DDIM eta in [0, 1] (ddim only)")
+	fs.Uint64Var(&a.seed, "seed", 42, "seed")
+	fs.IntVar(&a.batch, "batch", 1, fmt.Sprintf("images, 1 .. %d", pipeline.MaxBatch))
+	fs.StringVar(&a.initNoise, "init-noise", "", "safetensors file with the initial noise (tensor \"noise\")")
+	fs.StringVar(&a.out, "out", "sample.png", "PNG to write")
+	fs.StringVar(&a.saveRaw, "save-raw", "", "safetensors file to write the final float samples to")
+	if err := parseFlags(fs, args, sampleHelp, e); err != nil {
+		return err
+	}
+	a.set = setFlags(fs)
+	return sample(ctx, a, e)
+}
+
+// sample validates the flags, loads the checkpoint, runs the pipeline and
+// writes the outputs.
+func sample(ctx context.Context, a sampleArgs, e env) error {
+	if err := a.check(); err != nil {
+		return err
+	}
+	ck, err := loadFolder(a.model, a.variant, nil)
+	if err != nil {
+		return fmt.Errorf("sample: -model %q: %w", a.model, err)
+	}
+	sched, name, err := a.newScheduler(ck.SchedulerConfig)
+	if err != nil {
+		return err
+	}
+	steps := a.steps
+	if !a.set["steps"] {
+		for _, s := range samplers {
+			if s.name == name {
+				steps = s.steps
+			}
+		}
+	}
+	if n := len(sched.AlphasCumprod()); steps > n {
+		return fmt.Errorf("sample: -steps %d: the scheduler has %d training timesteps, so at most %d steps", steps, n, n)
+	}
+
+	o := pipeline.Options{Steps: steps, Seed: a.seed, Batch: a.batch}
+	if a.initNoise != "" {
+		if o.InitNoise, err = readNoise(a.initNoise); err != nil {
+			return err
+		}
+		if b := o.InitNoise.Shape[0]; a.set["batch"] && b != a.batch {
+			return fmt.Errorf("sample: -batch %d conflicts with -init-noise %q, which holds %d images", a.batch, a.initNoise, b)
+		}
+		o.Batch = o.InitNoise.Shape[0]
+	}
+	if e.tty {
+		bar := newProgress(e.stderr)
+		o.OnStep = bar.step
+	}
+	p := &pipeline.Pipeline{UNet: ck.UNet, Scheduler: sched}
+	x, err := p.Sample(ctx, o)
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	if a.saveRaw != "" {
+		if err := writeRaw(a.saveRaw, x); err != nil {
+			return err
+		}
+	}
+	return writePNG(a.out, x)
+}
+
+// check validates the flags that do not need the checkpoint.
+func (a *sampleArgs) check() error {
+	switch {
+	case a.model == "":
+		return fmt.Errorf("sample: -model is required")
+	case a.set["steps"] && a.steps < 1:
+		return fmt.Errorf("sample: -steps %d: want at least 1", a.steps)
+	case a.batch < 1 || a.batch > pipeline.MaxBatch:
+		return fmt.Errorf("sample: -batch %d: want 1 .. %d", a.batch, pipeline.MaxBatch)
+	case !(a.eta >= 0 && a.eta <= 1):
+		return fmt.Errorf("sample: -eta %v: want 0 .. 1", a.eta)
+	case a.set["eta"] && a.scheduler != "" && a.scheduler != "ddim":
+		return fmt.Errorf("sample: -eta applies to the ddim scheduler only, not %q", a.scheduler)
+	case a.out == "" && a.saveRaw == "":
+		return fmt.Errorf("sample: -out and -save-raw are both empty: nothing to write")
+	case a.out != "" && !strings.EqualFold(filepath.Ext(a.out), ".png"):
+		return fmt.Errorf("sample: -out %q: want a .png file", a.out)
+	}
+	if a.scheduler != "" {
+		if _, err := scheduler.ClassFor(a.scheduler); err != nil {
+			return fmt.Errorf("sample: -scheduler %q: want ddpm, ddim, dpm++2m or euler", a.scheduler)
+		}
+	}
+	return nil
+}
+
+// newScheduler builds the scheduler: -scheduler's class from the
+// checkpoint's scheduler config, or the config's own class. It returns the
+// scheduler's -scheduler name, which picks the default step count.
+func (a *sampleArgs) newScheduler(config []byte) (scheduler.Scheduler, string, error) {
+	class, name := "", a.scheduler
+	if name != "" {
+		class, _ = scheduler.ClassFor(name) // checked by check
+	} else {
+		own, err := configClass(config)
+		if err != nil {
+			return nil, "", fmt.Errorf("sample: the checkpoint's scheduler config: %w", err)
+		}
+		for _, s := range samplers {
+			if c, _ := scheduler.ClassFor(s.name); c == own {
+				name = s.name
+			}
+		}
+		if name == "" {
+			return nil, "", fmt.Errorf("sample: the checkpoint's scheduler %q is not supported: pick one with -scheduler (ddpm, ddim, dpm++2m or euler)", own)
+		}
+		if a.set["eta"] && name != "ddim" {
+			return nil, "", fmt.Errorf("sample: -eta applies to the ddim scheduler only, and the checkpoint's scheduler is %s: add -scheduler ddim", own)
+		}
+	}
+	s, err := scheduler.FromConfig(config, class, scheduler.Options{Eta: a.eta})
+	if err != nil {
+		return nil, "", fmt.Errorf("sample: -scheduler %s: %w", name, err)
+	}
+	return s, name, nil
+}
+
+// configClass reads the _class_name of a scheduler_config.json. The config
+// may hold bare Infinity or NaN literals (diffusers writes them; JSON does
+// not allow them), so it scans tokens only up to the first top-level
+// "_class_name", which diffusers writes first.
+func configClass(config []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(config))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", errors.New("not a JSON object")
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			break
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			break
+		}
+		if key == "_class_name" {
+			var class string
+			if err := json.Unmarshal(v, &class); err != nil {
+				return "", fmt.Errorf("key \"_class_name\": %v", err)
+			}
+			return class, nil
+		}
+	}
+	return "", errors.New("no \"_class_name\" before the first non-JSON value: pick a scheduler with -scheduler")
+}
