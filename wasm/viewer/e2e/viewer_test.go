@@ -27,7 +27,8 @@ import (
 	"chrysalis/web/sampleview"
 )
 
-// The synthetic run: 4 RGB images of 32x32 over 10 steps, in a 480x360 iframe.
+// The synthetic runs: 4 (and once 16) RGB images of 32x32 over 10 steps, in
+// a 480x360 iframe.
 const (
 	batch, channels, side, steps = 4, 3, 32, 10
 	numTrainTimesteps            = 1000
@@ -128,14 +129,14 @@ func TestViewerInScrollingPage(t *testing.T) {
 		return near(img.At(2, 2), bg, pixelTol)
 	})
 
-	run := newRun(1)
+	run := newRun(1, batch)
 	post(t, ctx, run.start())
 	for s := range 5 {
 		for i := range batch {
 			post(t, ctx, run.frame(s, i))
 		}
 	}
-	l := layout(t)
+	l := layout(t, batch)
 	shot(t, ctx, filepath.Join(shots, "viewer-running.png"), func(img image.Image) error {
 		if err := varied(img); err != nil {
 			return err
@@ -158,7 +159,7 @@ func TestViewerInScrollingPage(t *testing.T) {
 
 	// A second run, stopped after three steps. Late frames of either run
 	// must change nothing.
-	stopped := newRun(2)
+	stopped := newRun(2, batch)
 	post(t, ctx, stopped.start())
 	for s := range 3 {
 		for i := range batch {
@@ -179,13 +180,24 @@ func TestViewerInScrollingPage(t *testing.T) {
 		return stopped.check(img, l, 2, grey)
 	})
 
+	// 16 images: the grid becomes 4x4 at scale 1.
+	big := newRun(5, 16)
+	post(t, ctx, big.start())
+	for i := range 16 {
+		post(t, ctx, big.frame(6, i))
+	}
+	l16 := layout(t, 16)
+	shot(t, ctx, filepath.Join(shots, "viewer-batch16.png"), func(img image.Image) error {
+		return big.check(img, l16, 6, nil)
+	})
+
 	// A run that arrives while the page shows the iframe at 0x0 is on
 	// screen once the iframe is back.
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("viewer").style.width = "0px"`),
 		chromedp.Sleep(500*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	hidden := newRun(3)
+	hidden := newRun(3, batch)
 	post(t, ctx, hidden.start())
 	for s := range steps {
 		for i := range batch {
@@ -234,17 +246,17 @@ func TestViewerInScrollingPage(t *testing.T) {
 type synthRun struct {
 	id        int
 	timesteps []float32
-	x0        [batch][]float32
-	noise     [batch][]float32
+	x0        [][]float32 // per image
+	noise     [][]float32
 }
 
-func newRun(id int) *synthRun {
-	r := &synthRun{id: id}
+func newRun(id, n int) *synthRun {
+	r := &synthRun{id: id, x0: make([][]float32, n), noise: make([][]float32, n)}
 	for s := range steps {
 		r.timesteps = append(r.timesteps, float32(numTrainTimesteps-1-s*111))
 	}
 	rng := rand.New(rand.NewPCG(uint64(id), 7))
-	for i := range batch {
+	for i := range n {
 		r.x0[i] = make([]float32, channels*side*side)
 		r.noise[i] = make([]float32, channels*side*side)
 		for c := range channels {
@@ -264,7 +276,7 @@ func newRun(id int) *synthRun {
 func pattern(id, i, c, x, y int) float64 {
 	u, v := float64(x)/(side-1), float64(y)/(side-1)
 	var p float64
-	switch i {
+	switch i % 4 {
 	case 0: // red across, green down
 		p = [3]float64{u, v, 0.3}[c]
 	case 1: // a disc
@@ -301,7 +313,7 @@ func (r *synthRun) start() map[string]any {
 		prod *= 1 - (1e-4 + (0.02-1e-4)*float64(t)/(numTrainTimesteps-1))
 		ac[t] = float32(prod)
 	}
-	return map[string]any{"kind": "run", "runId": r.id, "batch": batch, "channels": channels,
+	return map[string]any{"kind": "run", "runId": r.id, "batch": len(r.x0), "channels": channels,
 		"height": side, "width": side, "steps": steps, "timesteps": r.timesteps, "alphasCumprod": ac}
 }
 
@@ -346,15 +358,15 @@ func (r *synthRun) check(img image.Image, l sampleview.Layout, s int, tint func(
 	return nil
 }
 
-// layout is where the viewer puts a 4-image batch in the iframe, at device
-// pixel ratio 1.
-func layout(t *testing.T) sampleview.Layout {
+// layout is where the viewer puts a batch of n images in the iframe, at
+// device pixel ratio 1.
+func layout(t *testing.T, n int) sampleview.Layout {
 	t.Helper()
 	_, line, err := sampleview.UIFont(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sampleview.NewLayout(frameW, frameH, line, batch, side, side)
+	return sampleview.NewLayout(frameW, frameH, line, n, side, side)
 }
 
 // markerAt checks that the column of timestep t in the plot is mostly the
