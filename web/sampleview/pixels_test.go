@@ -3,6 +3,9 @@ package sampleview
 import (
 	"math"
 	"testing"
+
+	"chrysalis/core/pipeline"
+	"chrysalis/core/tensor"
 )
 
 // The expected bytes are exact (tolerance 0): the rounding must be half to
@@ -65,6 +68,26 @@ func TestToRGBA(t *testing.T) {
 	} {
 		if err := ToRGBA(make([]byte, tc.dst), make([]float32, tc.x), tc.channels, tc.h, tc.w); err == nil {
 			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
+
+// TestPixelMatchesPipeline: the viewer's pixels are the CLI's pixels. Every
+// value of a sweep over [-1.25, 1.25] in steps of 2^-12, plus the half-even
+// cases above, converts to the same byte as core/pipeline.Images (exact).
+func TestPixelMatchesPipeline(t *testing.T) {
+	var xs []float32
+	for k := -5120; k <= 5120; k++ {
+		xs = append(xs, float32(k)/4096)
+	}
+	xs = append(xs, math.Float32frombits(0xbc008080), math.Float32frombits(0x3f7cfcfc), math.Float32frombits(0x3f7efefe))
+	imgs, err := pipeline.Images(tensor.From(xs, 1, 1, 1, len(xs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range xs {
+		if got, want := Pixel(x), imgs[0].Pix[4*i]; got != want {
+			t.Fatalf("Pixel(%v) = %d, core/pipeline gives %d", x, got, want)
 		}
 	}
 }
