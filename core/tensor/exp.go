@@ -12,6 +12,9 @@ const (
 	// where exp(x) drops below half the smallest subnormal float32.
 	expMax = 88.72283935546875
 	expMin = -103.97208404541015625
+	// roundMagic = 1.5·2^23: for |t| < 2^22, (t + roundMagic) - roundMagic
+	// is t rounded to an integer in float32 arithmetic.
+	roundMagic = 12582912
 )
 
 // Exp32 returns e^x in float32 with a relative error of about 1e-7 (a couple
@@ -21,38 +24,49 @@ const (
 // Exp32(+Inf) = +Inf, Exp32(-Inf) = 0, Exp32(NaN) = NaN; results overflow to
 // +Inf and underflow through the subnormals to 0.
 func Exp32(x float32) float32 {
-	switch {
-	case x != x:
-		return x
-	case x > expMax:
-		return float32(math.Inf(1))
-	case x < expMin:
-		return 0
+	v := [1]float32{x}
+	expInto(v[:], v[:])
+	return v[0]
+}
+
+// expInto sets dst[i] = Exp32(src[i]); dst may be src. Loops over a slice
+// use it rather than calling Exp32 per element.
+func expInto(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		switch {
+		case x != x:
+			dst[i] = x
+			continue
+		case x > expMax:
+			dst[i] = float32(math.Inf(1))
+			continue
+		case x < expMin:
+			dst[i] = 0
+			continue
+		}
+		// fn = round(x·log2 e) without a branch: adding 1.5·2^23 pushes the
+		// fraction bits out of the float32 (rounding to nearest even).
+		fn := float32(float32(x*log2e)+roundMagic) - roundMagic
+		n := int32(fn)
+		r := x - float32(fn*ln2Hi)
+		r -= float32(fn * ln2Lo)
+		// exp(r) = 1 + r + r²/2! + ... + r^7/7!, Horner form.
+		p := float32(1.0 / 5040)
+		p = float32(p*r) + 1.0/720
+		p = float32(p*r) + 1.0/120
+		p = float32(p*r) + 1.0/24
+		p = float32(p*r) + 1.0/6
+		p = float32(p*r) + 0.5
+		p = float32(p*r) + 1
+		p = float32(p*r) + 1
+		if n >= -126 && n <= 127 {
+			dst[i] = p * math.Float32frombits(uint32(n+127)<<23)
+			continue
+		}
+		// 2^n is outside the normal range: scale in two halves, each normal.
+		h := n / 2
+		p *= math.Float32frombits(uint32(h+127) << 23)
+		dst[i] = p * math.Float32frombits(uint32(n-h+127)<<23)
 	}
-	t := float32(x * log2e)
-	var n int32
-	if t >= 0 {
-		n = int32(t + 0.5)
-	} else {
-		n = int32(t - 0.5)
-	}
-	fn := float32(n)
-	r := x - float32(fn*ln2Hi)
-	r -= float32(fn * ln2Lo)
-	// exp(r) = 1 + r + r²/2! + ... + r^7/7!, Horner form.
-	p := float32(1.0 / 5040)
-	p = float32(p*r) + 1.0/720
-	p = float32(p*r) + 1.0/120
-	p = float32(p*r) + 1.0/24
-	p = float32(p*r) + 1.0/6
-	p = float32(p*r) + 0.5
-	p = float32(p*r) + 1
-	p = float32(p*r) + 1
-	if n >= -126 && n <= 127 {
-		return p * math.Float32frombits(uint32(n+127)<<23)
-	}
-	// 2^n is outside the normal range: scale in two halves, each normal.
-	h := n / 2
-	p *= math.Float32frombits(uint32(h+127) << 23)
-	return p * math.Float32frombits(uint32(n-h+127)<<23)
 }

@@ -53,8 +53,13 @@ func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tenso
 // SiLU returns x·sigmoid(x) = x / (1 + e^-x) elementwise, as a new tensor.
 func SiLU(x *Tensor) *Tensor {
 	out := New(x.Shape...)
+	o := out.Data[:len(x.Data)]
 	for i, v := range x.Data {
-		out.Data[i] = v / (1 + Exp32(-v))
+		o[i] = -v
+	}
+	expInto(o, o)
+	for i, v := range x.Data {
+		o[i] = v / (1 + o[i])
 	}
 	return out
 }
@@ -121,10 +126,12 @@ func softmaxRow(row []float32, scale float32) {
 	for _, v := range row {
 		mx = max(mx, float32(v*scale))
 	}
-	var sum float32
 	for i, v := range row {
-		e := Exp32(float32(v*scale) - mx)
-		row[i] = e
+		row[i] = float32(v*scale) - mx
+	}
+	expInto(row, row)
+	var sum float32
+	for _, e := range row {
 		sum += e
 	}
 	inv := 1 / sum
