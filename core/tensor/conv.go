@@ -13,8 +13,8 @@ type Padding struct{ Top, Left, Bottom, Right int }
 //
 // x is [N,Cin,H,W], w is [Cout,Cin,KH,KW], bias has Cout values or is nil,
 // and the result is [N,Cout,Ho,Wo] with Ho = (H+Top+Bottom-KH)/s + 1 and
-// Wo = (W+Left+Right-KW)/s + 1. Each image is computed on its own, so its
-// output does not depend on the rest of the batch. It panics if the shapes
+// Wo = (W+Left+Right-KW)/s + 1. The images share one packing of the weights,
+// and an image's output has the same bits whatever the rest of the batch. It panics if the shapes
 // disagree: callers validate them.
 func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 	if len(x.Shape) != 4 || len(w.Shape) != 4 || x.Shape[1] != w.Shape[1] || stride < 1 ||
@@ -32,24 +32,26 @@ func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 	k, hw := cin*kh*kw, ho*wo
 	g := convGeometry{cin: cin, h: h, w: wd, kh: kh, kw: kw, stride: stride, pad: pad, ho: ho, wo: wo}
 	g.taps()
-	for b := 0; b < n; b++ {
+	// out_b = bias, then out_b += W·col(img_b) for every image b, with W as
+	// Cout×(Cin·KH·KW) and col(img_b) the (Cin·KH·KW)×(Ho·Wo) im2col matrix.
+	prods := make([]product, n)
+	for b := range prods {
 		img := x.Data[b*cin*h*wd : (b+1)*cin*h*wd]
 		o := out.Data[b*cout*hw : (b+1)*cout*hw]
-		// out = bias, then out += W·col(img), W as Cout×(Cin·KH·KW).
 		for c, bv := range bias {
 			p := o[c*hw : (c+1)*hw]
 			for i := range p {
 				p[i] = bv
 			}
 		}
-		var pack packFunc
+		prods[b].c = o
 		if g.direct() {
-			pack = denseB(img, hw)
+			prods[b].pack = denseB(img, hw)
 		} else {
-			pack = func(bp []float32, p0, kb, j0, nb int) { g.pack(bp, img, p0, kb, j0, nb) }
+			prods[b].pack = func(bp []float32, p0, kb, j0, nb int) { g.pack(bp, img, p0, kb, j0, nb) }
 		}
-		gemmAcc(cout, hw, k, w.Data, k, pack, o, hw)
 	}
+	gemmAcc(cout, hw, k, w.Data, k, prods, hw)
 	return out
 }
 

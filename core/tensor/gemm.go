@@ -2,22 +2,25 @@ package tensor
 
 import "sync"
 
-// The GEMM is Goto-style: C is computed in column blocks of nc columns, the
-// k dimension in panels of kc, and the rows in blocks of mc. Each kc×nc panel
-// of B is packed into strips of nr columns and each mc×kc block of A into
-// strips of mr rows, both laid out in the order the micro-kernel reads them,
-// and the micro-kernel keeps an mr×nr tile of C in registers.
+// The GEMM is Goto-style. The k dimension is cut into panels of at most kc.
+// A is packed once per call, panel by panel, into strips of mr rows; B is
+// packed one panel of at most nc columns at a time into strips of nr columns.
+// Both are laid out in the order the micro-kernel reads them, and the
+// micro-kernel keeps an mr×nr tile of C in registers while it runs down a
+// panel. Rows are visited in blocks of mc, so that a block of packed A stays
+// in the L2 cache while a strip of B sits in L1.
 //
 // Determinism: C[i][j] = Σ_panels (Σ_{p in panel} A[i][p]·B[p][j]) where each
 // inner sum runs over p in ascending order from 0 and the panels are added to
-// C in ascending order. The panel size kc is a constant, so the bits of C[i][j]
-// depend only on row i of A and column j of B: not on m, n, the tile a value
-// falls in, the platform or how the work is split across goroutines.
+// C in ascending order. The panel depth depends on k alone, so the bits of
+// C[i][j] depend only on row i of A and column j of B: not on m, n, the tile
+// a value falls in, the batch, the platform or how the work is split across
+// goroutines.
 const (
 	mr = 5   // rows of the register tile
 	nr = 2   // columns of the register tile
 	kc = 256 // depth of a packed panel
-	mc = 120 // rows of a packed A block (a multiple of mr)
+	mc = 120 // rows in a block of packed A (a multiple of mr)
 	nc = 512 // columns of a packed B panel (a multiple of nr)
 )
 
@@ -29,14 +32,14 @@ const (
 // panics if a slice is too short for its dimensions.
 func Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	clearRows(c, m, n, ldc)
-	gemmAcc(m, n, k, a, lda, denseB(b, ldb), c, ldc)
+	gemmAcc(m, n, k, a, lda, []product{{denseB(b, ldb), c}}, ldc)
 }
 
 // gemmTB computes C = A·Bᵀ (as in x @ W^T) with bt holding Bᵀ, n×k with row
 // stride ldb. C is overwritten.
 func gemmTB(m, n, k int, a []float32, lda int, bt []float32, ldb int, c []float32, ldc int) {
 	clearRows(c, m, n, ldc)
-	gemmAcc(m, n, k, a, lda, transposedB(bt, ldb), c, ldc)
+	gemmAcc(m, n, k, a, lda, []product{{transposedB(bt, ldb), c}}, ldc)
 }
 
 func clearRows(c []float32, m, n, ldc int) {
@@ -50,64 +53,100 @@ func clearRows(c []float32, m, n, ldc int) {
 // zeros for the columns past nb that complete the last strip.
 type packFunc func(bp []float32, p0, kb, j0, nb int)
 
-// gemmAcc adds A·B into C (m×n, row stride ldc), with B given by the panels
-// that pack produces. Natively it splits C into column (or, for narrow C,
-// row) ranges over up to GOMAXPROCS goroutines; the split changes no bits.
-func gemmAcc(m, n, k int, a []float32, lda int, pack packFunc, c []float32, ldc int) {
-	if m <= 0 || n <= 0 || k <= 0 {
+// product is one right-hand side of gemmAcc: B (k×n, given by its panels)
+// and the C (m×n) that A·B is added into.
+type product struct {
+	pack packFunc
+	c    []float32
+}
+
+// gemmAcc adds A·B_i into C_i for every product i: A is m×k with row stride
+// lda, each C_i is m×n with row stride ldc. A is packed once for them all,
+// which is how a convolution over a batch shares its packed weights. Natively
+// the nr-column strips of all products (or, when there are too few, the
+// rows) are split over up to GOMAXPROCS goroutines; the split changes no
+// bits.
+func gemmAcc(m, n, k int, a []float32, lda int, prods []product, ldc int) {
+	if m <= 0 || n <= 0 || k <= 0 || len(prods) == 0 {
 		return
 	}
-	w := workers(2 * float64(m) * float64(n) * float64(k))
+	depth := panelDepth(k)
+	mp := roundUp(m, mr)
+	pa := getBuffer(mp * k)
+	defer putBuffer(pa)
+	ap := (*pa)[:mp*k]
+	for p0 := 0; p0 < k; p0 += depth {
+		kb := min(depth, k-p0)
+		packA(ap[p0*mp:(p0+kb)*mp], a[p0:], lda, m, kb)
+	}
+	job := gemmJob{m: m, n: n, k: k, depth: depth, ap: ap, prods: prods, ldc: ldc}
+	strips := (n + nr - 1) / nr
+	units := strips * len(prods)
+	w := workers(2 * float64(m) * float64(n) * float64(k) * float64(len(prods)))
 	switch {
-	case w > 1 && n >= w*2*nr:
+	case w > 1 && units >= 2*w:
+		parallel(w, func(i int) { job.run(0, m, units*i/w, units*(i+1)/w) })
+	case w > 1 && m >= 2*w*mr:
 		parallel(w, func(i int) {
-			j0, j1 := split(n, nr, w, i)
-			gemmRange(m, j1-j0, k, a, lda, pack, j0, c[j0:], ldc)
-		})
-	case w > 1 && m >= w*2*mr:
-		parallel(w, func(i int) {
-			i0, i1 := split(m, mr, w, i)
-			gemmRange(i1-i0, n, k, a[i0*lda:], lda, pack, 0, c[i0*ldc:], ldc)
+			blocks := mp / mr
+			job.run(blocks*i/w*mr, min(m, blocks*(i+1)/w*mr), 0, units)
 		})
 	default:
-		gemmRange(m, n, k, a, lda, pack, 0, c, ldc)
+		job.run(0, m, 0, units)
 	}
 }
 
-// split returns part i of w contiguous parts of [0,n), with boundaries on
-// multiples of q.
-func split(n, q, w, i int) (int, int) {
-	units := (n + q - 1) / q
-	return min(n, units*i/w*q), min(n, units*(i+1)/w*q)
+// gemmJob is a gemmAcc call with A packed: ap holds, for each panel p0 in
+// turn, the rows 0..m padded to a multiple of mr, in strips of mr rows.
+type gemmJob struct {
+	m, n, k, depth int
+	ap             []float32
+	prods          []product
+	ldc            int
 }
 
-// gemmRange adds A·B[:, j0:j0+n] into c, which starts at column j0 of C.
-func gemmRange(m, n, k int, a []float32, lda int, pack packFunc, j0 int, c []float32, ldc int) {
-	buf := packPool.Get().(*packBuffers)
-	defer packPool.Put(buf)
-	for jb := 0; jb < n; jb += nc {
-		nb := min(nc, n-jb)
-		depth := panelDepth(k)
-		for p0 := 0; p0 < k; p0 += depth {
-			kb := min(depth, k-p0)
-			bp := buf.b[:kb*roundUp(nb, nr)]
-			pack(bp, p0, kb, j0+jb, nb)
-			for i0 := 0; i0 < m; i0 += mc {
-				mb := min(mc, m-i0)
-				ap := buf.a[:kb*roundUp(mb, mr)]
-				packA(ap, a[i0*lda+p0:], lda, mb, kb)
-				macroKernel(ap, bp, kb, mb, nb, c[i0*ldc+jb:], ldc)
+// run computes rows [i0,i1) (i0 a multiple of mr) of the strips [u0,u1),
+// where strip u is columns [nr·(u mod s), nr·(u mod s)+nr) of product u/s and
+// s is the number of strips per product.
+func (g *gemmJob) run(i0, i1, u0, u1 int) {
+	pb := getBuffer(kc * nc)
+	defer putBuffer(pb)
+	strips := (g.n + nr - 1) / nr
+	mp := roundUp(g.m, mr)
+	for u := u0; u < u1; {
+		first := u / strips * strips // product u/strips's first strip
+		end := min(u1, first+strips)
+		prod := g.prods[u/strips]
+		j0, j1 := (u-first)*nr, min(g.n, (end-first)*nr)
+		u = end
+		for jb := j0; jb < j1; jb += nc {
+			nb := min(nc, j1-jb)
+			for p0 := 0; p0 < g.k; p0 += g.depth {
+				kb := min(g.depth, g.k-p0)
+				bp := (*pb)[:kb*roundUp(nb, nr)]
+				prod.pack(bp, p0, kb, jb, nb)
+				ap := g.ap[p0*mp : (p0+kb)*mp]
+				for ib := i0; ib < i1; ib += mc {
+					mb := min(mc, i1-ib)
+					macroKernel(ap[ib*kb:], bp, kb, mb, nb, prod.c[ib*g.ldc+jb:], g.ldc)
+				}
 			}
 		}
 	}
 }
 
-// packBuffers are one goroutine's packed A block and B panel.
-type packBuffers struct{ a, b []float32 }
+// bufferPool holds float32 scratch slices for packing.
+var bufferPool sync.Pool
 
-var packPool = sync.Pool{New: func() any {
-	return &packBuffers{a: make([]float32, mc*kc), b: make([]float32, kc*nc)}
-}}
+func getBuffer(n int) *[]float32 {
+	if p, ok := bufferPool.Get().(*[]float32); ok && cap(*p) >= n {
+		return p
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+func putBuffer(p *[]float32) { bufferPool.Put(p) }
 
 // panelDepth splits k into the fewest panels of at most kc, of equal depth
 // rounded up to a multiple of 4 (the kernel's unrolling); the last may be
