@@ -13,6 +13,7 @@ import (
 	"chrysalis/core/pipeline"
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"
+	"chrysalis/core/unet"
 	"chrysalis/web/settings"
 )
 
@@ -330,4 +331,14 @@ func f32bytes(x []float32) []byte {
 		b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
 	}
 	return b
+}
+
+// tinyModel loads unet_tiny from a tinyFolder.
+func tinyModel(t testing.TB) *unet.Model {
+	t.Helper()
+	ck, err := loadFolder(tinyFolder(t, nil), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck.UNet
 }
