@@ -342,3 +342,17 @@ func tinyModel(t testing.TB) *unet.Model {
 	}
 	return ck.UNet
 }
+
+// TestProgressAbandoned: a run that fails mid-way ends the bar's line.
+func TestProgressAbandoned(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgress(&buf)
+	p.step(pipeline.Frame{Index: 0, Steps: 3, Timestep: 999})
+	p.abandon()
+	p.abandon()
+	if s := buf.String(); !strings.HasPrefix(s, "\r[") || strings.Count(s, "\n") != 1 || !strings.HasSuffix(s, "\n") {
+		t.Errorf("abandoned bar %q: want one redraw and one newline", s)
+	}
+	var none *progress
+	none.abandon() // no bar: nothing to do
+}

@@ -15,6 +15,7 @@ import (
 type progress struct {
 	w     io.Writer
 	start time.Time
+	open  bool // a bar is drawn without its final newline
 }
 
 func newProgress(w io.Writer) *progress { return &progress{w: w, start: time.Now()} }
@@ -28,7 +29,17 @@ func (p *progress) step(f pipeline.Frame) {
 	eta := time.Duration(float64(f.Steps-done) / rate * float64(time.Second)).Round(time.Second)
 	fmt.Fprintf(p.w, "\r[%s%s] %4d/%d  t=%-7v %5.1f steps/s  ETA %v ",
 		strings.Repeat("#", fill), strings.Repeat(".", barWidth-fill), done, f.Steps, f.Timestep, rate, eta)
-	if done == f.Steps {
+	p.open = done < f.Steps
+	if !p.open {
 		fmt.Fprintln(p.w)
+	}
+}
+
+// abandon ends an unfinished bar's line, so that an error message that
+// follows starts on a line of its own. p may be nil (no bar).
+func (p *progress) abandon() {
+	if p != nil && p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
 	}
 }

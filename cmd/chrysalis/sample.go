@@ -109,13 +109,15 @@ func sample(ctx context.Context, a sampleArgs, e env) error {
 		}
 		o.Batch = o.InitNoise.Shape[0]
 	}
+	var bar *progress
 	if e.tty {
-		bar := newProgress(e.stderr)
+		bar = newProgress(e.stderr)
 		o.OnStep = bar.step
 	}
 	p := &pipeline.Pipeline{UNet: ck.UNet, Scheduler: sched}
 	x, err := p.Sample(ctx, o)
 	if err != nil {
+		bar.abandon()
 		return fmt.Errorf("sample: %w", err)
 	}
 	if a.saveRaw != "" {
