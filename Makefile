@@ -4,12 +4,12 @@ GOROOT    := $(shell $(GO) env GOROOT)
 WASM_EXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
 export GOAMD64 ?= v3
 
-.PHONY: all test test-native test-wasm test-fuzz bench bench-native bench-wasm serve wasm
+.PHONY: all test test-native test-wasm test-fuzz test-e2e bench bench-native bench-wasm bench-browser serve wasm
 
 all: test
 
-# Every test: native, wasm under Node, bounded fuzzing.
-test: test-native test-wasm test-fuzz
+# Every test: native, wasm under Node, bounded fuzzing, the browser end-to-end test.
+test: test-native test-wasm test-fuzz test-e2e
 
 test-native:
 	$(GO) vet ./...
@@ -26,7 +26,7 @@ test-fuzz:
 	$(GO) test -run=NONE -fuzz=^FuzzParse$$ -fuzztime=$(FUZZTIME) ./core/safetensors
 	$(GO) test -run=NONE -fuzz=^FuzzLoad$$ -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./core/pytorch
 
-bench: bench-native bench-wasm
+bench: bench-native bench-wasm bench-browser
 
 bench-native:
 	$(GO) run ./cmd/chrysalis bench
@@ -34,3 +34,26 @@ bench-native:
 bench-wasm:
 	GOOS=js GOARCH=wasm $(GO) build -o bin/chrysalis.wasm ./cmd/chrysalis
 	$(WASM_EXEC) bin/chrysalis.wasm bench
+
+# The browser demo's WebAssembly (the page, the sampling worker, the Ebiten
+# viewer) and Go's JavaScript glue, into static/ (build outputs, not committed).
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -o static/app.wasm ./wasm/app
+	GOOS=js GOARCH=wasm $(GO) build -o static/worker.wasm ./wasm/worker
+	GOOS=js GOARCH=wasm $(GO) build -o static/viewer.wasm ./wasm/viewer
+	cp $(GOROOT)/lib/wasm/wasm_exec.js static/wasm_exec.js
+
+# The demo with the shipped default model on http://$(ADDR)/.
+ADDR ?= 127.0.0.1:8080
+serve: wasm
+	$(GO) run ./cmd/serve -addr $(ADDR)
+
+# The page in headless Chromium (web/e2e builds its own copy of the wasm files).
+test-e2e:
+	$(GO) vet -tags e2e ./web/e2e
+	$(GO) test -tags e2e -count=1 -timeout 15m ./web/e2e
+
+# Seconds from Run to the final image in headless Chromium (batch 4, DDIM 25
+# steps) with 1 and 2 workers, and the workers' wasm memory over 20 runs.
+bench-browser:
+	$(GO) test -tags e2e -count=1 -timeout 30m -run '^$$' -bench . -benchtime 20x ./web/e2e

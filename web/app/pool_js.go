@@ -90,23 +90,20 @@ func (p *pool) loadMessage() map[string]any {
 	return map[string]any{"kind": engine.KindLoad, "model": p.model, "files": p.files}
 }
 
-// load gives every worker (at least one, to check the files) the model.
-func (p *pool) load(model string, files map[string]js.Value) {
+// load gives every worker the model, first starting workers up to n (at
+// least one, which checks the files).
+func (p *pool) load(model string, files map[string]js.Value, n int) {
 	obj := js.Global().Get("Object").New()
 	for name, data := range files {
 		obj.Set(name, data)
 	}
 	p.model, p.files = model, obj
-	if len(p.workers) == 0 {
-		p.spawn(0)
-		return
-	}
-	for i, w := range p.workers {
-		if w.IsNull() {
-			p.spawn(i)
+	for i := range max(n, 1, len(p.workers)) {
+		if i >= len(p.workers) || p.workers[i].IsNull() {
+			p.spawn(i) // posts the model
 			continue
 		}
-		w.Call("postMessage", p.loadMessage())
+		p.workers[i].Call("postMessage", p.loadMessage())
 	}
 }
 

@@ -122,7 +122,7 @@ func (r *runner) update(msg any) {
 func (r *runner) exec(cmd any) {
 	switch c := cmd.(type) {
 	case LoadModel:
-		r.loadModel(c.Model)
+		r.loadModel(c.Model, c.Workers)
 	case StartRun:
 		r.startRun(c)
 	case CancelRun:
@@ -155,7 +155,7 @@ func (r *runner) render() {
 // loadModel fetches a model's files (with progress), checks the configs
 // here, and hands the files to the workers; the first worker's answer
 // becomes ModelLoaded.
-func (r *runner) loadModel(m weights.Model) {
+func (r *runner) loadModel(m weights.Model, workers int) {
 	if r.stopLoad != nil {
 		r.stopLoad()
 	}
@@ -169,16 +169,17 @@ func (r *runner) loadModel(m weights.Model) {
 		if ctx.Err() != nil {
 			return
 		}
-		r.inbox.Post(modelFetched{model: m.Name, files: files, err: err})
+		r.inbox.Post(modelFetched{model: m.Name, files: files, workers: workers, err: err})
 	}()
 }
 
 // modelFetched is the end of a fetch; the runner checks the configs and
 // passes the files to the pool.
 type modelFetched struct {
-	model string
-	files map[string]js.Value
-	err   error
+	model   string
+	files   map[string]js.Value
+	workers int
+	err     error
 }
 
 func (r *runner) fetched(f modelFetched) {
@@ -201,7 +202,7 @@ func (r *runner) fetched(f modelFetched) {
 		return
 	}
 	r.model, r.config, r.schedulerConfig = f.model, cfg, schedCfg
-	r.pool.load(f.model, f.files)
+	r.pool.load(f.model, f.files, f.workers)
 }
 
 // startRun splits the batch over the workers and tells the viewer what is

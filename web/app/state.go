@@ -136,8 +136,12 @@ type (
 
 // Commands: what the runner must do.
 type (
-	// LoadModel fetches the model's files and hands them to the workers.
-	LoadModel struct{ Model weights.Model }
+	// LoadModel fetches the model's files and hands them to the workers,
+	// starting Workers of them so that the first run does not wait for them.
+	LoadModel struct {
+		Model   weights.Model
+		Workers int
+	}
 	// StartRun samples with these settings on Workers workers.
 	StartRun struct {
 		ID       int
@@ -307,12 +311,12 @@ func (s *State) load() []any {
 		return nil
 	}
 	s.Load = Load{Model: m.Name, Phase: Loading}
-	return []any{LoadModel{Model: m}}
+	return []any{LoadModel{Model: m, Workers: s.workers()}}
 }
 
 // start begins a run with the current settings.
 func (s *State) start(now time.Time) []any {
-	workers := min(max(s.Cores, 1), s.Settings.Batch)
+	workers := s.workers()
 	s.Run = Run{
 		ID:       s.Run.ID + 1,
 		Phase:    Running,
@@ -325,6 +329,9 @@ func (s *State) start(now time.Time) []any {
 	s.Download = Download{}
 	return []any{StartRun{ID: s.Run.ID, Settings: s.Settings, Workers: workers}}
 }
+
+// workers is the number of workers a run uses: min(cores, batch).
+func (s *State) workers() int { return min(max(s.Cores, 1), s.Settings.Batch) }
 
 // stop cancels the running run.
 func (s *State) stop(note string) []any {

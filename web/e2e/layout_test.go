@@ -1,0 +1,94 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// At phone width the page fits, the focus order follows the controls, and a
+// run can be made with the keyboard alone.
+func TestPhoneAndKeyboard(t *testing.T) {
+	s := serve(t, nil)
+	tb := newTab(t, 390, 844)
+	tb.open(t, s.URL+"/index.html?batch=1&steps=25")
+	tb.waitModel(t)
+	if w := eval[int](t, tb, "document.documentElement.scrollWidth"); w > 390 {
+		t.Errorf("the page is %d px wide on a 390 px screen", w)
+	}
+	tb.shot(t, "phone")
+
+	var order []string
+	for range 10 {
+		tb.do(t, chromedp.KeyEvent(kb.Tab))
+		order = append(order, eval[string](t, tb, `document.activeElement.id || document.activeElement.className`))
+	}
+	want := []string{"skip-link", "model", "scheduler", "steps", "batch", "eta", "seed", "random-seed", "run", "copy-embed"}
+	if !slices.Equal(order, want) {
+		t.Errorf("focus order %v, want %v", order, want)
+	}
+
+	// Keyboard only: type 3 steps, Tab to commit, Enter to submit the form.
+	tb.do(t, chromedp.Focus(chromedp.ID("steps")))
+	eval[bool](t, tb, `(document.getElementById("steps").select(), true)`)
+	tb.do(t, chromedp.KeyEvent("3"), chromedp.KeyEvent(kb.Tab))
+	waitFor[bool](t, tb, `location.search.includes("steps=3&")`, 5*time.Second)
+	tb.do(t, chromedp.KeyEvent(kb.Enter))
+	waitFor[bool](t, tb, `document.getElementById("status").dataset.phase === "done"`, 2*time.Minute)
+	if got := eval[string](t, tb, `document.activeElement.id`); got != "batch" {
+		t.Errorf("the focus moved to %q during the run", got)
+	}
+	time.Sleep(500 * time.Millisecond)
+	tb.shot(t, "phone-after-run")
+	eval[bool](t, tb, `(window.scrollTo(0, document.body.scrollHeight), true)`)
+	tb.shot(t, "phone-scrolled")
+	tb.checkLog(t)
+}
+
+// The embed example page: course notes with the demo in an iframe. A wheel
+// turn over the demo (and so over its viewer) scrolls the notes.
+func TestEmbedExample(t *testing.T) {
+	s := serve(t, nil)
+	tb := newTab(t, 1000, 800)
+	tb.do(t, chromedp.Navigate(s.URL+"/static/embed-example.html"))
+	tb.shot(t, "embed-example-top")
+	eval[bool](t, tb, `(document.querySelector("figure").scrollIntoView({block: "center"}), true)`)
+	waitFor[bool](t, tb, `document.querySelector("figure iframe").contentDocument?.getElementById("model-status")?.dataset.state === "ready"`, time.Minute)
+	if !eval[bool](t, tb, `document.querySelector("figure iframe").contentDocument.body.classList.contains("embed")`) {
+		t.Error("the embedded demo is not in the compact layout")
+	}
+	time.Sleep(500 * time.Millisecond)
+	tb.shot(t, "embed-example-demo")
+
+	before := eval[float64](t, tb, "window.scrollY")
+	box := eval[[]float64](t, tb, `(r => [r.x + r.width / 2, r.y + 150])(document.querySelector("figure iframe").getBoundingClientRect())`)
+	_, err := chromedp.Call(tb.ctx, dispatchWheel, wheelParams{Type: input.DispatchMouseEventTypeMouseWheel, X: box[0], Y: box[1], DeltaY: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := waitFor[float64](t, tb, fmt.Sprintf(`window.scrollY > %v && window.scrollY`, before), 5*time.Second)
+	t.Logf("a wheel turn over the embedded viewer scrolled the notes from %v to %v", before, after)
+	tb.shot(t, "embed-example-scrolled")
+	tb.checkLog(t)
+}
+
+// wheelParams are Input.dispatchMouseEvent's parameters for a wheel turn.
+// The protocol requires deltaX, which the generated struct leaves out when
+// it is 0.
+type wheelParams struct {
+	Type   input.DispatchMouseEventType `json:"type"`
+	X      float64                      `json:"x"`
+	Y      float64                      `json:"y"`
+	DeltaX float64                      `json:"deltaX"`
+	DeltaY float64                      `json:"deltaY"`
+}
+
+var dispatchWheel = cdp.Command[wheelParams, cdp.Empty]{Method: input.CommandDispatchMouseEvent}
