@@ -13,9 +13,11 @@ type Padding struct{ Top, Left, Bottom, Right int }
 //
 // x is [N,Cin,H,W], w is [Cout,Cin,KH,KW], bias has Cout values or is nil,
 // and the result is [N,Cout,Ho,Wo] with Ho = (H+Top+Bottom-KH)/s + 1 and
-// Wo = (W+Left+Right-KW)/s + 1. The images share one packing of the weights,
-// and an image's output has the same bits whatever the rest of the batch. It panics if the shapes
-// disagree: callers validate them.
+// Wo = (W+Left+Right-KW)/s + 1. Per image it is the GEMM W·col(in), with W
+// as a Cout×(Cin·KH·KW) matrix and col(in) the im2col matrix (see
+// convGeometry), added to the bias. The images share one packing of the
+// weights, and an image's output has the same bits whatever the rest of the
+// batch. It panics if the shapes disagree: callers validate them.
 func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 	if len(x.Shape) != 4 || len(w.Shape) != 4 || x.Shape[1] != w.Shape[1] || stride < 1 ||
 		(bias != nil && len(bias) != w.Shape[0]) {
@@ -30,13 +32,23 @@ func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 	}
 	out := New(n, cout, ho, wo)
 	k, hw := cin*kh*kw, ho*wo
-	g := convGeometry{cin: cin, h: h, w: wd, kh: kh, kw: kw, stride: stride, pad: pad, ho: ho, wo: wo}
+	// The images are padded once, so that every window lies inside its image.
+	g := convGeometry{cin: cin, h: h + pad.Top + pad.Bottom, w: wd + pad.Left + pad.Right,
+		kh: kh, kw: kw, stride: stride, ho: ho, wo: wo}
 	g.taps()
-	// out_b = bias, then out_b += W·col(img_b) for every image b, with W as
-	// Cout×(Cin·KH·KW) and col(img_b) the (Cin·KH·KW)×(Ho·Wo) im2col matrix.
+	src, size := x.Data, cin*h*wd
+	if pad != (Padding{}) {
+		buf := getBuffer(n * cin * g.h * g.w)
+		defer putBuffer(buf)
+		src, size = (*buf)[:n*cin*g.h*g.w], cin*g.h*g.w
+		for b := 0; b < n; b++ {
+			padImage(src[b*size:(b+1)*size], x.Data[b*cin*h*wd:(b+1)*cin*h*wd], cin, h, wd, pad)
+		}
+	}
+	// out_b = bias, then out_b += W·col(img_b) for every image b.
 	prods := make([]product, n)
 	for b := range prods {
-		img := x.Data[b*cin*h*wd : (b+1)*cin*h*wd]
+		img := src[b*size : (b+1)*size]
 		o := out.Data[b*cout*hw : (b+1)*cout*hw]
 		for c, bv := range bias {
 			p := o[c*hw : (c+1)*hw]
@@ -55,6 +67,19 @@ func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 	return out
 }
 
+// padImage copies img [C,H,W] into dst [C, Top+H+Bottom, Left+W+Right],
+// with zeros around it.
+func padImage(dst, img []float32, c, h, w int, pad Padding) {
+	wp := pad.Left + w + pad.Right
+	clear(dst)
+	for ch := 0; ch < c; ch++ {
+		for y := 0; y < h; y++ {
+			row := dst[(ch*(pad.Top+h+pad.Bottom)+pad.Top+y)*wp+pad.Left:]
+			copy(row[:w], img[(ch*h+y)*w:(ch*h+y+1)*w])
+		}
+	}
+}
+
 // convGeometry describes the im2col matrix of one image [Cin,H,W]: a
 // (Cin·KH·KW)×(Ho·Wo) matrix whose row p = (c,i,j) and column q = (y,x) hold
 // in[c, y·s+i-Top, x·s+j-Left], or zero in the padding. Conv2d never builds it:
@@ -63,11 +88,10 @@ type convGeometry struct {
 	cin, h, w, kh, kw, stride int
 	pad                       Padding
 	ho, wo                    int
-	// For each row p = (c,i,j) of the im2col matrix: off = (c·H+i)·W + j,
-	// the offset of the tap from the window's top-left corner, and ti = i,
-	// tj = j.
-	off    []int
-	ti, tj []int
+	// For each row p = (c,i,j) of the im2col matrix, off[p] = (c·H+i)·W + j
+	// is the offset of its tap from a window's top-left corner; rowOff holds
+	// off for j = 0 only, one entry per tap row (c,i).
+	off, rowOff []int
 }
 
 // direct reports whether the im2col matrix is the image itself: a 1x1
@@ -76,67 +100,60 @@ func (g *convGeometry) direct() bool {
 	return g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == Padding{}
 }
 
+// taps fills off and rowOff.
 func (g *convGeometry) taps() {
-	k := g.cin * g.kh * g.kw
-	g.off, g.ti, g.tj = make([]int, 0, k), make([]int, 0, k), make([]int, 0, k)
+	g.off, g.rowOff = make([]int, 0, g.cin*g.kh*g.kw), make([]int, 0, g.cin*g.kh)
 	for c := 0; c < g.cin; c++ {
 		for i := 0; i < g.kh; i++ {
+			g.rowOff = append(g.rowOff, (c*g.h+i)*g.w)
 			for j := 0; j < g.kw; j++ {
 				g.off = append(g.off, (c*g.h+i)*g.w+j)
-				g.ti = append(g.ti, i)
-				g.tj = append(g.tj, j)
 			}
 		}
 	}
 }
 
-// pack is a packFunc for the im2col matrix of img.
+// pack is a packFunc for the im2col matrix of img, for a geometry without
+// padding (Conv2d pads the image beforehand), so that every tap is inside
+// img. A strip's two columns are windows whose top-left corners are
+// q0 = y·s·W + x·s and, when they lie on one output row, q0 + s.
 func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
-	off, ti, tj := g.off[p0:p0+kb], g.ti[p0:p0+kb], g.tj[p0:p0+kb]
+	off := g.off[p0 : p0+kb]
 	for s := 0; s < roundUp(nb, nr); s += nr {
 		strip := bp[s*kb : (s+nr)*kb]
 		q := j0 + s
-		y0 := q/g.wo*g.stride - g.pad.Top
-		x0 := q%g.wo*g.stride - g.pad.Left
-		if s+nr <= nb && q%g.wo+1 < g.wo && y0 >= 0 && x0 >= 0 && y0+g.kh <= g.h && x0+g.stride+g.kw <= g.w {
-			// Both windows of the strip lie inside the image, on one row:
-			// copy them a tap row (kw pixels of one channel and kernel
-			// row, contiguous in img) at a time.
-			b0 := y0*g.w + x0
-			for p := 0; p < kb; {
-				n := min(g.kw-tj[p], kb-p)
-				o := b0 + off[p]
-				if n == 3 && g.stride == 1 {
-					src, dst := img[o:o+4], strip[2*p:2*p+6]
-					v0, v1, v2, v3 := src[0], src[1], src[2], src[3]
-					dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = v0, v1, v1, v2, v2, v3
-				} else {
-					src, dst := img[o:o+n+g.stride], strip[2*p:2*(p+n)]
-					for t := range n {
-						dst[2*t] = src[t]
-						dst[2*t+1] = src[t+g.stride]
-					}
-				}
-				p += n
+		b0 := (q/g.wo*g.w + q%g.wo) * g.stride
+		pair := s+nr <= nb && q%g.wo+1 < g.wo
+		switch {
+		case pair && g.kw == 3 && g.stride == 1 && p0%3 == 0 && kb%3 == 0:
+			// Whole 3-tap rows: 4 contiguous pixels give a row's 6 values.
+			rows := g.rowOff[p0/3 : (p0+kb)/3]
+			strip = strip[:6*len(rows)]
+			for t, o := range rows {
+				src, dst := img[b0+o:b0+o+4], strip[6*t:6*t+6]
+				v0, v1, v2, v3 := src[0], src[1], src[2], src[3]
+				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = v0, v1, v1, v2, v2, v3
 			}
-			continue
-		}
-		for jj := 0; jj < nr; jj++ {
-			if s+jj >= nb {
-				for p := range kb {
-					strip[p*nr+jj] = 0
-				}
-				continue
-			}
-			q := j0 + s + jj
-			y0 := q/g.wo*g.stride - g.pad.Top
-			x0 := q%g.wo*g.stride - g.pad.Left
+		case pair:
+			src0, src1 := img[b0:], img[b0+g.stride:]
+			strip = strip[:2*len(off)]
 			for p, o := range off {
-				y, x := y0+ti[p], x0+tj[p]
-				if y >= 0 && y < g.h && x >= 0 && x < g.w {
-					strip[p*nr+jj] = img[y0*g.w+x0+o]
-				} else {
-					strip[p*nr+jj] = 0
+				strip[2*p] = src0[o]
+				strip[2*p+1] = src1[o]
+			}
+		default:
+			// The columns lie on two output rows, or the strip ends past nb.
+			for jj := 0; jj < nr; jj++ {
+				if s+jj >= nb {
+					for p := range kb {
+						strip[p*nr+jj] = 0
+					}
+					continue
+				}
+				q := j0 + s + jj
+				src := img[(q/g.wo*g.w+q%g.wo)*g.stride:]
+				for p, o := range off {
+					strip[p*nr+jj] = src[o]
 				}
 			}
 		}

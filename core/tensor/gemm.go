@@ -19,7 +19,7 @@ import "sync"
 const (
 	mr = 5   // rows of the register tile
 	nr = 2   // columns of the register tile
-	kc = 256 // depth of a packed panel
+	kc = 252 // greatest depth of a packed panel (a multiple of 12, see panelDepth)
 	mc = 120 // rows in a block of packed A (a multiple of mr)
 	nc = 512 // columns of a packed B panel (a multiple of nr)
 )
@@ -149,11 +149,12 @@ func getBuffer(n int) *[]float32 {
 func putBuffer(p *[]float32) { bufferPool.Put(p) }
 
 // panelDepth splits k into the fewest panels of at most kc, of equal depth
-// rounded up to a multiple of 4 (the kernel's unrolling); the last may be
-// shallower. It depends on k alone.
+// rounded up to a multiple of 12; the last may be shallower. 12 is a multiple
+// of the kernel's unrolling (4) and of a 3x3 convolution's tap row (3), so
+// im2col panels start on whole tap rows. It depends on k alone.
 func panelDepth(k int) int {
 	panels := (k + kc - 1) / kc
-	return min(kc, roundUp((k+panels-1)/panels, 4))
+	return min(kc, roundUp((k+panels-1)/panels, 12))
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
