@@ -67,6 +67,14 @@ func TestEmbedExample(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	tb.shot(t, "embed-example-demo")
+	// Run the embedded demo for a few steps, to see it at work, then stop it.
+	demo := `document.querySelector("figure iframe").contentDocument`
+	eval[bool](t, tb, `(`+demo+`.getElementById("run").click(), true)`)
+	waitFor[bool](t, tb, `+`+demo+`.getElementById("progress").getAttribute("value") >= 12`, 2*time.Minute)
+	time.Sleep(300 * time.Millisecond)
+	tb.shot(t, "embed-example-running")
+	eval[bool](t, tb, `(`+demo+`.getElementById("run").click(), true)`)
+	waitFor[bool](t, tb, demo+`.getElementById("status").dataset.phase === "stopped"`, 10*time.Second)
 
 	before := eval[float64](t, tb, "window.scrollY")
 	box := eval[[]float64](t, tb, `(r => [r.x + r.width / 2, r.y + 150])(document.querySelector("figure iframe").getBoundingClientRect())`)

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"net/http"
 	"os"
@@ -67,9 +68,18 @@ func TestStopAndRunAgain(t *testing.T) {
 		t.Errorf("the run after a Stop differs from chrysalis sample: %s", diff)
 	}
 
-	// A new seed during a run stops it.
+	// Typing into a field during a run is not undone by the frames' renders,
+	// and committing the new seed (the focus leaves the field) stops the run.
 	tb.do(t, chromedp.Click(chromedp.ID("run")))
 	waitFor[bool](t, tb, `document.getElementById("status").dataset.phase === "running"`, 10*time.Second)
+	tb.do(t, chromedp.Focus(chromedp.ID("seed")))
+	eval[bool](t, tb, `(document.getElementById("seed").select(), true)`)
+	tb.do(t, chromedp.KeyEvent("123"))
+	frames := tb.status(t).Frames
+	waitFor[bool](t, tb, fmt.Sprintf(`+document.getElementById("progress").getAttribute("value") > %d`, frames), time.Minute)
+	if v := eval[string](t, tb, `document.getElementById("seed").value`); v != "123" {
+		t.Errorf("the seed being typed reads %q after a frame, want 123", v)
+	}
 	tb.do(t, chromedp.Click(chromedp.ID("random-seed")))
 	waitFor[bool](t, tb, `document.getElementById("status").dataset.phase === "stopped"`, 10*time.Second)
 	if note := eval[string](t, tb, `document.getElementById("status").textContent`); !strings.Contains(note, "settings changed") {

@@ -10,6 +10,10 @@ type Tree struct {
 	parent js.Value
 	top    *mounted
 	inbox  *Inbox
+	// committed is the element whose change event was just handled: the
+	// next render sets its properties even though it has the focus, so a
+	// clamped or refused value shows at once.
+	committed *mounted
 }
 
 // mounted mirrors one DOM node and the view node it shows now.
@@ -46,11 +50,15 @@ func (t *Tree) Message(r Raw) (msg any, ok bool) {
 	if h == nil || h.Msg == nil || !r.target.el.Get("isConnected").Truthy() {
 		return nil, false
 	}
+	if r.event == "change" {
+		t.committed = r.target
+	}
 	return h.Msg(r.data), true
 }
 
 // Render shows view, patching the DOM of the previous render in place.
 func (t *Tree) Render(view *Node) {
+	defer func() { t.committed = nil }()
 	if t.top == nil {
 		t.top = t.create(view)
 		t.parent.Call("replaceChildren", t.top.el)
@@ -110,11 +118,7 @@ func (t *Tree) patch(m *mounted, n *Node) *mounted {
 			m.el.Call("setAttribute", a.Name, a.Value)
 		}
 	}
-	for _, p := range n.Props {
-		if !sameProp(m.el.Get(p.Name), p.Value) {
-			m.el.Set(p.Name, p.Value)
-		}
-	}
+	t.setProps(m, old, n)
 	t.listen(m, n)
 	for i, c := range n.Children {
 		if i < len(m.kids) {
@@ -131,6 +135,22 @@ func (t *Tree) patch(m *mounted, n *Node) *mounted {
 	}
 	m.kids = m.kids[:len(n.Children)]
 	return m
+}
+
+// setProps brings the element's properties to n's. A focused element keeps
+// what the person is typing unless the view's value itself changed or the
+// person has just committed it.
+func (t *Tree) setProps(m *mounted, old, n *Node) {
+	focused := m.el.Equal(document.Get("activeElement"))
+	for _, p := range n.Props {
+		if sameProp(m.el.Get(p.Name), p.Value) {
+			continue
+		}
+		if focused && m != t.committed && old.Prop(p.Name) == p.Value {
+			continue
+		}
+		m.el.Set(p.Name, p.Value)
+	}
 }
 
 func sameProp(cur js.Value, want any) bool {
