@@ -51,10 +51,7 @@ func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 		img := src[b*size : (b+1)*size]
 		o := out.Data[b*cout*hw : (b+1)*cout*hw]
 		for c, bv := range bias {
-			p := o[c*hw : (c+1)*hw]
-			for i := range p {
-				p[i] = bv
-			}
+			fill(o[c*hw:(c+1)*hw], bv)
 		}
 		prods[b].c = o
 		if g.direct() {
@@ -65,6 +62,17 @@ func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 	}
 	gemmAcc(cout, hw, k, w.Data, k, prods, hw)
 	return out
+}
+
+// fill sets every element of p to v, doubling a filled prefix with copy.
+func fill(p []float32, v float32) {
+	if len(p) == 0 {
+		return
+	}
+	p[0] = v
+	for n := 1; n < len(p); n *= 2 {
+		copy(p[n:], p[:n])
+	}
 }
 
 // padImage copies img [C,H,W] into dst [C, Top+H+Bottom, Left+W+Right],

@@ -17,8 +17,8 @@ import "sync"
 // a value falls in, the batch, the platform or how the work is split across
 // goroutines.
 const (
-	mr = 5   // rows of the register tile
-	nr = 2   // columns of the register tile
+	mr = 5   // rows of the register tile (packA and kernel are written for 5)
+	nr = 2   // columns of the register tile (the packing code is written for 2)
 	kc = 252 // greatest depth of a packed panel (a multiple of 12, see panelDepth)
 	mc = 120 // rows in a block of packed A (a multiple of mr)
 	nc = 512 // columns of a packed B panel (a multiple of nr)
@@ -164,16 +164,23 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 func packA(ap, a []float32, lda, mb, kb int) {
 	for s := 0; s < mb; s += mr {
 		strip := ap[s*kb : (s+mr)*kb]
-		rows := min(mr, mb-s)
-		for i := 0; i < rows; i++ {
+		if s+mr <= mb {
+			r0 := a[s*lda:][:kb]
+			r1 := a[(s+1)*lda:][:kb]
+			r2 := a[(s+2)*lda:][:kb]
+			r3 := a[(s+3)*lda:][:kb]
+			r4 := a[(s+4)*lda:][:kb]
+			for p := range r0 {
+				d := strip[p*mr : p*mr+mr]
+				d[0], d[1], d[2], d[3], d[4] = r0[p], r1[p], r2[p], r3[p], r4[p]
+			}
+			continue
+		}
+		clear(strip)
+		for i := 0; i < mb-s; i++ {
 			row := a[(s+i)*lda : (s+i)*lda+kb]
 			for p, v := range row {
 				strip[p*mr+i] = v
-			}
-		}
-		for i := rows; i < mr; i++ {
-			for p := 0; p < kb; p++ {
-				strip[p*mr+i] = 0
 			}
 		}
 	}

@@ -12,8 +12,8 @@ import (
 //
 // where g = c / (C/groups) and μ, σ² are the mean and biased variance over the
 // group's C/groups channels and all spatial positions (accumulated in
-// float64). It panics if C is not a multiple of groups or gamma, beta do not
-// have C values.
+// float64, see moments). It panics if C is not a multiple of groups or gamma,
+// beta do not have C values.
 func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tensor {
 	if len(x.Shape) < 2 || groups < 1 || x.Shape[1]%groups != 0 || len(gamma) != x.Shape[1] || len(beta) != x.Shape[1] {
 		panic(fmt.Sprintf("tensor: GroupNorm of %v in %d groups (gamma %d, beta %d)", x.Shape, groups, len(gamma), len(beta)))
@@ -25,17 +25,8 @@ func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tenso
 	for ng := 0; ng < x.Shape[0]*groups; ng++ {
 		src := x.Data[ng*cg*hw : (ng+1)*cg*hw]
 		dst := out.Data[ng*cg*hw : (ng+1)*cg*hw]
-		var sum float64
-		for _, v := range src {
-			sum += float64(v)
-		}
-		mean := sum / float64(len(src))
-		var ss float64
-		for _, v := range src {
-			d := float64(v) - mean
-			ss += float64(d * d)
-		}
-		inv := 1 / math.Sqrt(ss/float64(len(src))+float64(eps))
+		mean, variance := moments(src)
+		inv := 1 / math.Sqrt(variance+float64(eps))
 		c0 := (ng % groups) * cg
 		for ch := 0; ch < cg; ch++ {
 			// y = x·a + b with a = gamma/sqrt(σ²+eps), b = beta - μ·a.
@@ -48,6 +39,29 @@ func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tenso
 		}
 	}
 	return out
+}
+
+// moments returns the mean and the biased variance of x, accumulated in
+// float64 as E[x] and E[x²] - E[x]² in four interleaved partial sums.
+func moments(x []float32) (mean, variance float64) {
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
+	n := len(x)
+	for len(x) >= 4 {
+		v0, v1, v2, v3 := float64(x[0]), float64(x[1]), float64(x[2]), float64(x[3])
+		s0, s1, s2, s3 = s0+v0, s1+v1, s2+v2, s3+v3
+		q0 += float64(v0 * v0)
+		q1 += float64(v1 * v1)
+		q2 += float64(v2 * v2)
+		q3 += float64(v3 * v3)
+		x = x[4:]
+	}
+	for _, v := range x {
+		s0 += float64(v)
+		q0 += float64(float64(v) * float64(v))
+	}
+	mean = (s0 + s1 + s2 + s3) / float64(n)
+	variance = max(0, (q0+q1+q2+q3)/float64(n)-float64(mean*mean))
+	return mean, variance
 }
 
 // SiLU returns x·sigmoid(x) = x / (1 + e^-x) elementwise, as a new tensor.
@@ -124,7 +138,9 @@ func Attention(q, k, v *Tensor, heads int, scale float32) *Tensor {
 func softmaxRow(row []float32, scale float32) {
 	mx := float32(row[0] * scale)
 	for _, v := range row {
-		mx = max(mx, float32(v*scale))
+		if v := float32(v * scale); v > mx {
+			mx = v
+		}
 	}
 	for i, v := range row {
 		row[i] = float32(v*scale) - mx
