@@ -22,6 +22,8 @@ commands:
   sample   sample images from a diffusers UNet2DModel checkpoint
   convert  write a checkpoint as a single-model diffusers folder in another dtype
   bench    GEMM GFLOP/s and milliseconds per UNet forward
+  train    train a UNet2DModel on an image folder
+  eval     a checkpoint's denoising loss on an image folder, with its CI
 
 Run "chrysalis <command> -h" for a command's flags.
 `
@@ -40,10 +42,14 @@ func run(ctx context.Context, args []string, e env) error {
 		err = runConvert(rest, e)
 	case "bench":
 		err = runBench(rest, e)
+	case "train":
+		err = runTrain(ctx, rest, e)
+	case "eval":
+		err = runEval(ctx, rest, e)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, usage)
 	default:
-		err = fmt.Errorf("unknown command %q (want sample, convert or bench)", cmd)
+		err = fmt.Errorf("unknown command %q (want sample, convert, bench, train or eval)", cmd)
 	}
 	if errors.Is(err, errHelp) {
 		return nil

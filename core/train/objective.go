@@ -126,3 +126,27 @@ func (o *Objective) loss(m *unet.Model, ex example, n int, grad *unet.Model) (fl
 	}
 	return sum, nil
 }
+
+// DefaultSchedulerConfig is the default model's scheduler_config.json
+// (butterflies-32): DDPMScheduler, 1000 steps, squaredcos_cap_v2 betas, and
+// a model that predicts v. A new model trains with it unless told otherwise.
+var DefaultSchedulerConfig = []byte(`{
+  "_class_name": "DDPMScheduler",
+  "_diffusers_version": "0.31.0",
+  "beta_end": 0.02,
+  "beta_schedule": "squaredcos_cap_v2",
+  "beta_start": 0.0001,
+  "clip_sample": true,
+  "clip_sample_range": 1.0,
+  "dynamic_thresholding_ratio": 0.995,
+  "num_train_timesteps": 1000,
+  "prediction_type": "v_prediction",
+  "rescale_betas_zero_snr": false,
+  "sample_max_value": 1.0,
+  "steps_offset": 0,
+  "thresholding": false,
+  "timestep_spacing": "leading",
+  "trained_betas": null,
+  "variance_type": "fixed_small"
+}
+`)

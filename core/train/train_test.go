@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"chrysalis/core/checkpoint"
+	"chrysalis/core/internal/golden"
 	"chrysalis/core/unet"
 )
 
@@ -389,5 +390,17 @@ func TestOptionsErrors(t *testing.T) {
 	}
 	if _, err := Resume(o); err == nil {
 		t.Errorf("Resume without a checkpoint: no error")
+	}
+}
+
+// TestDefaultSchedulerConfig: DefaultSchedulerConfig is the default model's
+// file, byte for byte.
+func TestDefaultSchedulerConfig(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(golden.SharedDir(t), "models/butterflies-32/scheduler_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, DefaultSchedulerConfig) {
+		t.Errorf("DefaultSchedulerConfig differs from butterflies-32's:\n%s", data)
 	}
 }
