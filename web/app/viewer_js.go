@@ -4,6 +4,7 @@ package app
 
 import (
 	"syscall/js"
+	"time"
 
 	"chrysalis/web/ui"
 )
@@ -16,21 +17,34 @@ type viewerReady struct{}
 // {kind:"done"} or {kind:"cancel"}. Until the viewer says it is ready the
 // messages are held; then the run, the latest frame of each image and the
 // end are sent, so a late viewer still shows the current state.
+//
+// When the person prefers reduced motion, frames go to the viewer at most
+// every reducedMotionGap (the latest of each image), so the noise does not
+// flicker at the sampling rate; the final frames always go.
 type viewer struct {
-	iframe  js.Value
-	origin  string
-	isReady bool
-	run     js.Value
-	latest  []js.Value
-	end     js.Value
+	iframe   js.Value
+	origin   string
+	isReady  bool
+	run      js.Value
+	latest   []js.Value
+	pending  []bool // latest[i] not sent yet
+	end      js.Value
+	gap      time.Duration
+	lastSent time.Time
 }
+
+const reducedMotionGap = 500 * time.Millisecond
 
 func newViewer(iframe js.Value) *viewer {
 	origin := js.Global().Get("location").Get("origin").String()
 	if origin == "null" { // a file: page
 		origin = "*"
 	}
-	return &viewer{iframe: iframe, origin: origin, run: js.Undefined(), end: js.Undefined()}
+	v := &viewer{iframe: iframe, origin: origin, run: js.Undefined(), end: js.Undefined()}
+	if js.Global().Call("matchMedia", "(prefers-reduced-motion: reduce)").Get("matches").Bool() {
+		v.gap = reducedMotionGap
+	}
+	return v
 }
 
 // listen posts viewerReady when the viewer says so. index.html records a
@@ -65,20 +79,37 @@ func (v *viewer) ready() {
 func (v *viewer) start(msg map[string]any) {
 	v.run, v.end = js.ValueOf(msg), js.Undefined()
 	v.latest = make([]js.Value, msg["batch"].(int))
+	v.pending = make([]bool, len(v.latest))
+	v.lastSent = time.Time{}
 	v.send(v.run)
 }
 
 // frame forwards image img's frame (copied, not transferred: the page keeps
 // the final ones for the PNG).
 func (v *viewer) frame(img int, f js.Value) {
-	if img < len(v.latest) {
-		v.latest[img] = f
+	if img >= len(v.latest) {
+		return
 	}
-	v.send(f)
+	v.latest[img], v.pending[img] = f, true
+	if time.Since(v.lastSent) >= v.gap {
+		v.flush()
+	}
 }
 
-// post sends the end of a run (done or cancel).
+// flush sends the latest frames not sent yet.
+func (v *viewer) flush() {
+	for i, f := range v.latest {
+		if v.pending[i] {
+			v.send(f)
+			v.pending[i] = false
+		}
+	}
+	v.lastSent = time.Now()
+}
+
+// post sends the end of a run (done or cancel), after the frames held back.
 func (v *viewer) post(msg map[string]any) {
+	v.flush()
 	v.end = js.ValueOf(msg)
 	v.send(v.end)
 }

@@ -9,16 +9,23 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
 
 // At phone width the page fits, the focus order follows the controls, and a
-// run can be made with the keyboard alone.
+// run can be made with the keyboard alone. With prefers-reduced-motion the
+// viewer gets frames at most twice a second, and the final one.
 func TestPhoneAndKeyboard(t *testing.T) {
 	s := serve(t, nil)
 	tb := newTab(t, 390, 844)
+	_, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tb.open(t, s.URL+"/index.html?batch=1&steps=25")
 	tb.waitModel(t)
 	if w := eval[int](t, tb, "document.documentElement.scrollWidth"); w > 390 {
@@ -36,15 +43,28 @@ func TestPhoneAndKeyboard(t *testing.T) {
 		t.Errorf("focus order %v, want %v", order, want)
 	}
 
-	// Keyboard only: type 3 steps, Tab to commit, Enter to submit the form.
+	// Keyboard only: type 8 steps, Tab to commit, Enter to submit the form.
+	eval[bool](t, tb, `(window.viewerFrames = [], document.getElementById("viewer").contentWindow.addEventListener("message",
+		(e) => { if (e.data.kind === "frame") window.viewerFrames.push([performance.now(), e.data.step]); }), true)`)
 	tb.do(t, chromedp.Focus(chromedp.ID("steps")))
 	eval[bool](t, tb, `(document.getElementById("steps").select(), true)`)
-	tb.do(t, chromedp.KeyEvent("3"), chromedp.KeyEvent(kb.Tab))
-	waitFor[bool](t, tb, `location.search.includes("steps=3&")`, 5*time.Second)
+	tb.do(t, chromedp.KeyEvent("8"), chromedp.KeyEvent(kb.Tab))
+	waitFor[bool](t, tb, `location.search.includes("steps=8&")`, 5*time.Second)
 	tb.do(t, chromedp.KeyEvent(kb.Enter))
 	waitFor[bool](t, tb, `document.getElementById("status").dataset.phase === "done"`, 2*time.Minute)
 	if got := eval[string](t, tb, `document.activeElement.id`); got != "batch" {
 		t.Errorf("the focus moved to %q during the run", got)
+	}
+	frames := eval[[][2]float64](t, tb, `window.viewerFrames`)
+	t.Logf("with reduced motion the viewer got frames (ms, step) %v", frames)
+	if len(frames) == 0 || frames[len(frames)-1][1] != 7 {
+		t.Errorf("the viewer did not get the final frame: %v", frames)
+	}
+	for i := 1; i < len(frames)-1; i++ {
+		if gap := frames[i][0] - frames[i-1][0]; gap < 450 {
+			t.Errorf("frames %d ms apart with reduced motion: %v", int(gap), frames)
+			break
+		}
 	}
 	time.Sleep(500 * time.Millisecond)
 	tb.shot(t, "phone-after-run")
