@@ -18,6 +18,7 @@ func reportGFLOPs(b *testing.B, flops float64) {
 }
 
 // BenchmarkGemm times C = A·B for square sizes and reports GFLOP/s (2mnk).
+// Run it with GOMAXPROCS=1 for the per-core figure.
 func BenchmarkGemm(b *testing.B) {
 	for _, s := range []int{64, 256, 512} {
 		b.Run(fmt.Sprint(s), func(b *testing.B) {
@@ -30,18 +31,21 @@ func BenchmarkGemm(b *testing.B) {
 	}
 }
 
-// BenchmarkConv times one image through a 3x3, stride 1, padding 1 conv with
-// C channels in and out and reports GFLOP/s (2·Cout·Cin·9·H·W).
+// BenchmarkConv times a 3x3, stride 1, padding 1 convolution with C channels
+// in and out, for one image and for a batch of 4 (which share one packing of
+// the weights), and reports GFLOP/s (2·Cout·Cin·9·H·W per image).
 func BenchmarkConv(b *testing.B) {
 	for _, s := range convShapes {
-		b.Run(fmt.Sprintf("c%d_%dx%d", s.c, s.hw, s.hw), func(b *testing.B) {
-			x := randTensor(1, 1, s.c, s.hw, s.hw)
-			w := randTensor(2, s.c, s.c, 3, 3)
-			bias := randTensor(3, s.c).Data
-			for b.Loop() {
-				Conv2d(x, w, bias, 1, Padding{1, 1, 1, 1})
-			}
-			reportGFLOPs(b, 2*float64(s.c*s.c*9*s.hw*s.hw))
-		})
+		for _, n := range []int{1, 4} {
+			b.Run(fmt.Sprintf("c%d_%dx%d_b%d", s.c, s.hw, s.hw, n), func(b *testing.B) {
+				x := randTensor(1, n, s.c, s.hw, s.hw)
+				w := randTensor(2, s.c, s.c, 3, 3)
+				bias := randTensor(3, s.c).Data
+				for b.Loop() {
+					Conv2d(x, w, bias, 1, Padding{1, 1, 1, 1})
+				}
+				reportGFLOPs(b, float64(n)*2*float64(s.c*s.c*9*s.hw*s.hw))
+			})
+		}
 	}
 }

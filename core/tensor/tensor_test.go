@@ -144,6 +144,9 @@ func TestConv2d(t *testing.T) {
 		{3, 7, 5, 6, 4, 1, 1, Padding{}, true},
 		{1, 8, 6, 6, 3, 1, 2, Padding{}, true},
 		{1, 17, 11, 13, 19, 3, 1, Padding{1, 1, 1, 1}, true},
+		{2, 40, 6, 7, 9, 3, 1, Padding{1, 1, 1, 1}, true}, // K = 360: two panels
+		{1, 300, 3, 5, 7, 1, 1, Padding{}, false},         // 1x1 over two panels
+		{1, 30, 9, 9, 6, 3, 2, Padding{1, 1, 1, 1}, true}, // stride 2, K = 270
 	}
 	for _, tc := range cases {
 		x := randTensor(4, tc.n, tc.cin, tc.h, tc.w)
