@@ -223,17 +223,17 @@ func packB(bp, b []float32, ldb, kb, nb int) {
 func packBT(bp, bt []float32, ldb, kb, nb int) {
 	for s := 0; s < nb; s += nr {
 		strip := bp[s*kb : (s+nr)*kb]
-		cols := min(nr, nb-s)
-		for j := 0; j < cols; j++ {
-			col := bt[(s+j)*ldb : (s+j)*ldb+kb]
-			for p, v := range col {
-				strip[p*nr+j] = v
+		if s+nr <= nb {
+			c0, c1 := bt[s*ldb:][:kb], bt[(s+1)*ldb:][:kb]
+			for p := range c0 {
+				d := strip[p*nr : p*nr+nr]
+				d[0], d[1] = c0[p], c1[p]
 			}
+			continue
 		}
-		for j := cols; j < nr; j++ {
-			for p := 0; p < kb; p++ {
-				strip[p*nr+j] = 0
-			}
+		clear(strip)
+		for p, v := range bt[s*ldb:][:kb] {
+			strip[p*nr] = v
 		}
 	}
 }
