@@ -109,8 +109,8 @@ type gemmJob struct {
 // where strip u is columns [nr·(u mod s), nr·(u mod s)+nr) of product u/s and
 // s is the number of strips per product.
 func (g *gemmJob) run(i0, i1, u0, u1 int) {
-	pb := getBuffer(kc * nc)
-	defer putBuffer(pb)
+	pb := panelPool.Get().(*[]float32)
+	defer panelPool.Put(pb)
 	strips := (g.n + nr - 1) / nr
 	mp := roundUp(g.m, mr)
 	for u := u0; u < u1; {
@@ -135,7 +135,14 @@ func (g *gemmJob) run(i0, i1, u0, u1 int) {
 	}
 }
 
-// bufferPool holds float32 scratch slices for packing.
+// panelPool holds buffers for one packed panel of B.
+var panelPool = sync.Pool{New: func() any {
+	b := make([]float32, kc*nc)
+	return &b
+}}
+
+// bufferPool holds float32 scratch slices of varying sizes: packed A and
+// padded images. getBuffer(n) returns one with room for n values.
 var bufferPool sync.Pool
 
 func getBuffer(n int) *[]float32 {
