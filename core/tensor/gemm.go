@@ -19,7 +19,7 @@ import "sync"
 const (
 	mr = 5   // rows of the register tile (packA and kernel are written for 5)
 	nr = 2   // columns of the register tile (the packing code is written for 2)
-	kc = 252 // greatest depth of a packed panel (a multiple of 12, see panelDepth)
+	kc = 264 // greatest depth of a packed panel (a multiple of 12, see panelDepth)
 	mc = 120 // rows in a block of packed A (a multiple of mr)
 	nc = 512 // columns of a packed B panel (a multiple of nr)
 )
