@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"math"
 	"path/filepath"
 
 	"gonum.org/v1/plot"
@@ -117,9 +118,15 @@ func (t *Trainer) writeReport() error {
 		p.Legend.Add("step", line)
 	}
 	if len(t.history.Epochs) > 0 {
-		mean, ev := make(plotter.XYs, len(t.history.Epochs)), evalBars(t.history.Epochs)
+		mean := make(plotter.XYs, len(t.history.Epochs))
+		floor := math.Inf(1) // half the smallest value drawn
 		for i, e := range t.history.Epochs {
 			mean[i] = plotter.XY{X: float64(e.Step), Y: e.Loss}
+			floor = min(floor, e.Loss/2, e.Eval/2)
+		}
+		ev := evalBars{t.history.Epochs, floor}
+		if !(floor > 0) { // a loss of exactly 0: nothing to draw on a log scale
+			return nil
 		}
 		line, points, err := plotter.NewLinePoints(mean)
 		if err != nil {
@@ -152,12 +159,18 @@ func (t *Trainer) writeReport() error {
 }
 
 // evalBars plots the evaluation losses at their steps with their intervals.
-type evalBars []epochLog
+// The plot's y axis is logarithmic, so an interval that reaches zero or
+// below (a small evaluation set) is drawn down to floor instead.
+type evalBars struct {
+	e     []epochLog
+	floor float64
+}
 
-func (e evalBars) Len() int                    { return len(e) }
-func (e evalBars) XY(i int) (float64, float64) { return float64(e[i].Step), e[i].Eval }
-func (e evalBars) YError(i int) (float64, float64) {
-	return e[i].Eval - e[i].EvalLow, e[i].EvalHigh - e[i].Eval
+func (b evalBars) Len() int                    { return len(b.e) }
+func (b evalBars) XY(i int) (float64, float64) { return float64(b.e[i].Step), b.e[i].Eval }
+func (b evalBars) YError(i int) (float64, float64) {
+	e := b.e[i]
+	return e.Eval - max(e.EvalLow, b.floor), e.EvalHigh - e.Eval
 }
 
 // Sample grids: DDIM with sampleSteps steps from the EMA weights, the first
