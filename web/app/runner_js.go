@@ -61,8 +61,9 @@ type runner struct {
 	started bool
 	query   string // the query last written to the address bar
 
-	// The loaded model: its files for new workers, and what the main thread
-	// needs of them (the schedule for the viewer, the image shape).
+	// The loaded model (the pool keeps its files for new workers) and what
+	// the main thread needs of it: the schedule for the viewer, the image
+	// shape for the PNG.
 	model           string
 	schedulerConfig []byte
 	config          unet.Config

@@ -15,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
 // A run of DDIM with 10 steps at batch 2 shows images in the viewer, and its
 // PNG has exactly the pixels of `chrysalis sample` with the same settings on
-// the same F16 weights. A reload takes the weights from the Cache API.
+// the same F16 weights, on two workers and on one. A reload takes the
+// weights from the Cache API.
 func TestRunMatchesCLI(t *testing.T) {
 	s := serve(t, nil)
 	tb := newTab(t, 1280, 900)
@@ -74,10 +76,23 @@ func TestRunMatchesCLI(t *testing.T) {
 	if n := s.count(weights); n != 1 {
 		t.Errorf("the weights were fetched %d times, want 1", n)
 	}
-	tb.open(t, s.URL+"/index.html")
+
+	// One worker gives the same pixels, and a reload takes the weights from
+	// the Cache API.
+	if _, err := chromedp.Call(tb.ctx, emulation.SetHardwareConcurrencyOverride,
+		emulation.SetHardwareConcurrencyOverrideParams{HardwareConcurrency: 1}); err != nil {
+		t.Fatal(err)
+	}
+	tb.open(t, s.URL+"/index.html?scheduler=ddim&steps=10&batch=2&seed=7")
 	tb.waitModel(t)
 	if n := s.count(weights); n != 1 {
 		t.Errorf("after a reload the weights were fetched %d times in all, want 1 (from the Cache API)", n)
+	}
+	if st := tb.runToEnd(t, 2*time.Minute); st.Workers != 1 {
+		t.Errorf("%d workers with hardwareConcurrency 1", st.Workers)
+	}
+	if diff := pixelDiff(tb.downloadPNG(t), want); diff != "" {
+		t.Errorf("with one worker the page's PNG differs from chrysalis sample's: %s", diff)
 	}
 	tb.checkLog(t)
 }
