@@ -213,7 +213,7 @@ func courseWeights(t testing.TB) (map[string]*tensor.Tensor, []string) {
 		}
 		w := tensor.New(shape...)
 		for i := range w.Data {
-			v := 0.02 * math.Sin(0.1*float64(i)+1.7*float64(k))
+			v := 0.02 * math.Sin(float64(0.1*float64(i))+float64(1.7*float64(k))) // rounded products: no FMA, as in numpy
 			if col[4] == "1" {
 				v += 1
 			}
