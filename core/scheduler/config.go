@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -79,6 +80,34 @@ var knownKeys = map[string]bool{
 	"skip_prk_steps": true, "tensor_format": true, "timestep_values": true, "predict_epsilon": true,
 }
 
+// ConfigClass returns the _class_name of a scheduler_config.json, such as
+// "DDIMScheduler", whether or not this package implements that class. The
+// config may hold the bare NaN and Infinity that diffusers writes.
+func ConfigClass(data []byte) (string, error) {
+	obj, err := parseJSONObject(data)
+	if err != nil {
+		return "", err
+	}
+	class, err := className(obj)
+	if err == nil && class == "" {
+		err = errors.New("scheduler: the config has no _class_name")
+	}
+	return class, err
+}
+
+// className returns the config's _class_name, "" when it has none.
+func className(obj map[string]any) (string, error) {
+	v, ok := obj["_class_name"]
+	if !ok {
+		return "", nil
+	}
+	name, ok := v.(string)
+	if !ok {
+		return "", typeError("_class_name", "a string", v)
+	}
+	return name, nil
+}
+
 // parseConfig reads scheduler_config.json for class ("" means its _class_name).
 // Keys missing from the file take today's diffusers defaults for that class.
 func parseConfig(data []byte, class string) (*config, error) {
@@ -101,14 +130,12 @@ func parseConfig(data []byte, class string) (*config, error) {
 			delete(obj, s)
 		}
 	}
-	if v, ok := obj["_class_name"]; ok {
-		name, ok := v.(string)
-		if !ok {
-			return nil, typeError("_class_name", "a string", v)
-		}
-		if class == "" {
-			class = name
-		}
+	name, err := className(obj)
+	if err != nil {
+		return nil, err
+	}
+	if class == "" {
+		class = name
 	}
 	if class == "" {
 		return nil, fmt.Errorf("scheduler: the config has no _class_name and no class was given")

@@ -43,8 +43,37 @@ func TestReferenceConfigs(t *testing.T) {
 		if got := commonOf(s).cfg.class; want != "" && got != want {
 			t.Errorf("%s built %s, want %s", path, got, want)
 		}
+		if class, err := ConfigClass(data); err != nil || class != commonOf(s).cfg.class {
+			t.Errorf("%s: ConfigClass = %q, %v; FromConfig built %s", path, class, err, commonOf(s).cfg.class)
+		}
 		if err := s.SetTimesteps(10); err != nil {
 			t.Errorf("%s: %v", path, err)
+		}
+	}
+}
+
+// ConfigClass reads _class_name wherever it stands, past non-finite
+// literals, and names what is wrong when it cannot.
+func TestConfigClass(t *testing.T) {
+	for _, tc := range []struct {
+		cfg, class, err string
+	}{
+		{`{"_class_name": "DDIMScheduler"}`, DDIM, ""},
+		{`{"lambda_min_clipped": -Infinity, "x": [NaN], "_class_name": "DPMSolverMultistepScheduler"}`, DPM, ""},
+		{`{"_class_name": "PNDMScheduler", "skip_prk_steps": true}`, "PNDMScheduler", ""},
+		{`{"_class_name": "DDPMScheduler", "_class_name": "EulerDiscreteScheduler"}`, Euler, ""}, // the last, as Python keeps
+		{`{"beta_end": 0.02}`, "", "scheduler: the config has no _class_name"},
+		{`{"_class_name": null}`, "", `scheduler: config key "_class_name": want a string, got null`},
+		{`{"_class_name": "DDIMScheduler", `, "", "scheduler: config JSON at byte 33: expected a string key"},
+		{`["DDIMScheduler"]`, "", "scheduler: config JSON at byte 0: the config is not a JSON object"},
+		{``, "", "scheduler: config JSON at byte 0: the config is not a JSON object"},
+	} {
+		class, err := ConfigClass([]byte(tc.cfg))
+		switch {
+		case tc.err == "" && (err != nil || class != tc.class):
+			t.Errorf("%s: got %q, %v, want %q", tc.cfg, class, err, tc.class)
+		case tc.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.err) || class != ""):
+			t.Errorf("%s: got %q, %v, want the error %q", tc.cfg, class, err, tc.err)
 		}
 	}
 }
