@@ -14,20 +14,38 @@ import (
 	"chrysalis/core/unet"
 )
 
-// Checkpoint is a loaded folder.
+// Checkpoint is a loaded folder. Its weights are the UNet's parameters
+// (UNet.Parameters), as float32 under today's diffusers names.
 type Checkpoint struct {
 	UNet            *unet.Model
+	Config          []byte // the UNet's config.json as stored
 	SchedulerConfig []byte // scheduler_config.json as stored; nil if the folder has none
 }
 
+// An Option changes what Load reads.
+type Option func(*options)
+
+type options struct {
+	variant string // "" for the plain weights
+}
+
+// Variant loads the weights of diffusers' variant name, as
+// from_pretrained(variant=name) does: diffusion_pytorch_model.<name>.safetensors
+// (or .bin) in place of diffusion_pytorch_model.safetensors. A folder without
+// the variant's file is an error, not a fallback to the plain weights.
+// Variant("") is the plain weights.
+func Variant(name string) Option {
+	return func(o *options) { o.variant = name }
+}
+
 // LoadDir loads the checkpoint folder at dir (see Load).
-func LoadDir(dir string) (*Checkpoint, error) {
+func LoadDir(dir string, opts ...Option) (*Checkpoint, error) {
 	if st, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("checkpoint: %s is not a folder", dir)
 	}
-	c, err := Load(os.DirFS(dir))
+	c, err := Load(os.DirFS(dir), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w (in %s)", err, dir)
 	}
@@ -36,21 +54,25 @@ func LoadDir(dir string) (*Checkpoint, error) {
 
 // Load loads a checkpoint folder in either layout: a pipeline when
 // model_index.json is present, else a single model.
-func Load(fsys fs.FS) (*Checkpoint, error) {
+func Load(fsys fs.FS, opts ...Option) (*Checkpoint, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	switch {
 	case exists(fsys, "model_index.json"):
 		if err := checkModelIndex(fsys); err != nil {
 			return nil, err
 		}
-		return load(fsys, "unet", "scheduler/scheduler_config.json")
+		return load(fsys, "unet", "scheduler/scheduler_config.json", o)
 	case exists(fsys, "config.json"):
-		return load(fsys, ".", "scheduler_config.json")
+		return load(fsys, ".", "scheduler_config.json", o)
 	}
 	return nil, errors.New("checkpoint: no model_index.json or config.json")
 }
 
 // load reads the UNet in folder dir and the scheduler config at schedPath.
-func load(fsys fs.FS, dir, schedPath string) (*Checkpoint, error) {
+func load(fsys fs.FS, dir, schedPath string, o options) (*Checkpoint, error) {
 	cfgPath := path.Join(dir, "config.json")
 	data, err := fs.ReadFile(fsys, cfgPath)
 	if err != nil {
@@ -60,7 +82,7 @@ func load(fsys fs.FS, dir, schedPath string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %s: %w", cfgPath, err)
 	}
-	weightsPath, weights, err := readWeights(fsys, dir)
+	weightsPath, weights, err := readWeights(fsys, dir, o.variant)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +90,7 @@ func load(fsys fs.FS, dir, schedPath string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %s: %w", weightsPath, err)
 	}
-	c := &Checkpoint{UNet: model}
+	c := &Checkpoint{UNet: model, Config: data}
 	if exists(fsys, schedPath) {
 		if c.SchedulerConfig, err = fs.ReadFile(fsys, schedPath); err != nil {
 			return nil, fmt.Errorf("checkpoint: %w", err)
@@ -77,10 +99,14 @@ func load(fsys fs.FS, dir, schedPath string) (*Checkpoint, error) {
 	return c, nil
 }
 
-// readWeights reads dir/diffusion_pytorch_model.safetensors, or the .bin when
-// there is no safetensors file, as float32 tensors by name.
-func readWeights(fsys fs.FS, dir string) (string, map[string]*tensor.Tensor, error) {
-	p := path.Join(dir, "diffusion_pytorch_model.safetensors")
+// readWeights reads dir/diffusion_pytorch_model[.variant].safetensors, or the
+// .bin when there is no safetensors file, as float32 tensors by name.
+func readWeights(fsys fs.FS, dir, variant string) (string, map[string]*tensor.Tensor, error) {
+	name := "diffusion_pytorch_model"
+	if variant != "" {
+		name += "." + variant
+	}
+	p := path.Join(dir, name+".safetensors")
 	if exists(fsys, p) {
 		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
@@ -98,7 +124,7 @@ func readWeights(fsys fs.FS, dir string) (string, map[string]*tensor.Tensor, err
 		}
 		return p, weights, nil
 	}
-	p = path.Join(dir, "diffusion_pytorch_model.bin")
+	p = path.Join(dir, name+".bin")
 	if exists(fsys, p) {
 		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
@@ -114,7 +140,7 @@ func readWeights(fsys fs.FS, dir string) (string, map[string]*tensor.Tensor, err
 	if dir != "." {
 		where = dir + "/"
 	}
-	return "", nil, fmt.Errorf("checkpoint: no diffusion_pytorch_model.safetensors or .bin in %s", where)
+	return "", nil, fmt.Errorf("checkpoint: no %s.safetensors or .bin in %s", name, where)
 }
 
 // checkModelIndex checks that model_index.json names a diffusers UNet2DModel

@@ -2,6 +2,7 @@ package checkpoint_test
 
 import (
 	"bytes"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -94,6 +95,9 @@ func TestLoadSingleModel(t *testing.T) {
 	}
 	if !bytes.Equal(ckpt.SchedulerConfig, sched) {
 		t.Error("scheduler config not returned as stored")
+	}
+	if !bytes.Equal(ckpt.Config, config) {
+		t.Error("config.json not returned as stored")
 	}
 	if d := c.check(t, ckpt); d > tolOut {
 		t.Errorf("F32: max abs diff %.3g > %g", d, tolOut)
@@ -279,10 +283,72 @@ func TestLoad2022Pipeline(t *testing.T) {
 	if string(ckpt.SchedulerConfig) != scheduler2022 {
 		t.Errorf("scheduler config %q", ckpt.SchedulerConfig)
 	}
+	if string(ckpt.Config) != unetConfig2022 {
+		t.Errorf("unet/config.json %q", ckpt.Config)
+	}
 	if d := c.check(t, ckpt); d > tolOut {
 		t.Errorf("max abs diff %.3g > %g", d, tolOut)
 	} else {
 		t.Logf("max abs diff %.3g", d)
+	}
+}
+
+// Variant("fp16") reads diffusion_pytorch_model.fp16.safetensors (or .bin) in
+// either layout and never the plain weights, which here are not even
+// weights; without the variant's file, loading fails and names the file.
+// Tolerances as in TestLoadSingleModel: tolOut for F32, 5e-3 for F16.
+func TestVariant(t *testing.T) {
+	c := tinyCase(t)
+	config := readGolden(t, "unet_tiny/config.json")
+	f32 := readGolden(t, "unet_tiny/diffusion_pytorch_model.safetensors")
+	f16, _ := weightsAs(t, "unet_tiny/diffusion_pytorch_model.safetensors", safetensors.F16)
+	junk := []byte("not a weights file")
+	fp16Only := fstest.MapFS{
+		"config.json":                              {Data: config},
+		"diffusion_pytorch_model.safetensors":      {Data: junk},
+		"diffusion_pytorch_model.bin":              {Data: junk},
+		"diffusion_pytorch_model.fp16.safetensors": {Data: f16},
+	}
+	plainOnly := fstest.MapFS{
+		"config.json":                              {Data: config},
+		"diffusion_pytorch_model.safetensors":      {Data: f32},
+		"diffusion_pytorch_model.fp16.safetensors": {Data: junk},
+	}
+	pipeline := fstest.MapFS{ // the variant as a .bin, legacy names, F32
+		"model_index.json":                      {Data: []byte(modelIndex2022)},
+		"unet/config.json":                      {Data: []byte(unetConfig2022)},
+		"unet/diffusion_pytorch_model.bin":      {Data: junk},
+		"unet/diffusion_pytorch_model.ema.bin":  {Data: legacyBin(t)},
+		"unet/diffusion_pytorch_model.fp16.bin": {Data: junk},
+	}
+	for _, tt := range []struct {
+		name    string
+		fsys    fs.FS
+		variant string
+		tol     float64
+		err     string // the whole error, when loading must fail
+	}{
+		{"fp16", fp16Only, "fp16", 5e-3, ""},
+		{"ema pipeline", pipeline, "ema", tolOut, ""},
+		{"no variant", plainOnly, "", tolOut, ""},
+		{"missing", plainOnly, "bf16", 0, "checkpoint: no diffusion_pytorch_model.bf16.safetensors or .bin in the top folder"},
+		{"missing in pipeline", pipeline, "bf16", 0, "checkpoint: no diffusion_pytorch_model.bf16.safetensors or .bin in unet/"},
+	} {
+		ckpt, err := checkpoint.Load(tt.fsys, checkpoint.Variant(tt.variant))
+		switch {
+		case tt.err != "":
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("%s:\n got %v\nwant %s", tt.name, err, tt.err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		default:
+			if d := c.check(t, ckpt); d > tt.tol {
+				t.Errorf("%s: max abs diff %.3g > %g", tt.name, d, tt.tol)
+			} else {
+				t.Logf("%s: max abs diff %.3g", tt.name, d)
+			}
+		}
 	}
 }
 
@@ -373,6 +439,9 @@ func TestLoadErrors(t *testing.T) {
 	dir := write(t, map[string][]byte{"config.json": config})
 	if _, err := checkpoint.LoadDir(dir); err == nil || err.Error() != "checkpoint: no diffusion_pytorch_model.safetensors or .bin in the top folder (in "+dir+")" {
 		t.Errorf("folder without weights: got %v", err)
+	}
+	if _, err := checkpoint.LoadDir(dir, checkpoint.Variant("fp16")); err == nil || err.Error() != "checkpoint: no diffusion_pytorch_model.fp16.safetensors or .bin in the top folder (in "+dir+")" {
+		t.Errorf("folder without the variant's weights: got %v", err)
 	}
 }
 
