@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"chrysalis/core/pytorch"
+	"chrysalis/core/checkpoint"
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"
 )
@@ -17,10 +17,10 @@ const convertHelp = `usage: chrysalis convert -model PATH -out DIR [-dtype f16|b
 
 Writes the checkpoint at PATH (single-model or pipeline folder, safetensors in
 any dtype or a PyTorch .bin) as a single-model diffusers folder: config.json
-and scheduler_config.json as they are, and the weights as
-diffusion_pytorch_model.safetensors in the chosen dtype (rounded to nearest
-even), or diffusion_pytorch_model.<NAME>.safetensors with -variant NAME, as
-diffusers' save_pretrained(variant=NAME) names it. The browser ships F16
+and scheduler_config.json as they are, and the weights, under today's
+diffusers names, as diffusion_pytorch_model.safetensors in the chosen dtype
+(rounded to nearest even), or diffusion_pytorch_model.<NAME>.safetensors with
+-variant NAME, as diffusers' save_pretrained(variant=NAME) names it. The browser ships F16
 weights: chrysalis convert -model M -out M -dtype f16 -variant fp16.
 The model is loaded first, so a folder that would not sample is refused.
 
@@ -56,27 +56,18 @@ func runConvert(args []string, e env) error {
 // convert loads the checkpoint at model, then writes its config, scheduler
 // config and weights (as dtype) to the folder out.
 func convert(model, out string, dtype safetensors.DType, variant string) error {
-	files := map[string][]byte{}
-	ck, err := loadFolder(model, "", files)
+	ck, err := checkpoint.LoadDir(model)
 	if err != nil {
 		return fmt.Errorf("convert: -model %q: %w", model, err)
 	}
-	config := files["config.json"]
-	if config == nil {
-		config = files["unet/config.json"]
-	}
-	weights, err := rawWeights(files)
-	if err != nil {
-		return fmt.Errorf("convert: -model %q: %w", model, err)
-	}
-	entries := make([]safetensors.Entry, 0, len(weights))
-	for name, w := range weights {
+	var entries []safetensors.Entry
+	for _, p := range ck.UNet.Parameters() {
 		if dtype == safetensors.F16 {
-			if err := fitsF16(name, w); err != nil {
+			if err := fitsF16(p.Name, p.Tensor); err != nil {
 				return fmt.Errorf("convert: -dtype f16: %w", err)
 			}
 		}
-		entries = append(entries, safetensors.Entry{Name: name, Tensor: w})
+		entries = append(entries, safetensors.Entry{Name: p.Name, Tensor: p.Tensor})
 	}
 	var buf bytes.Buffer
 	if err := safetensors.Write(&buf, entries, dtype, map[string]string{"format": "pt"}); err != nil {
@@ -86,11 +77,11 @@ func convert(model, out string, dtype safetensors.DType, variant string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("convert: -out: %w", err)
 	}
-	name := weightsFile + ".safetensors"
+	name := "diffusion_pytorch_model"
 	if variant != "" {
-		name = weightsFile + "." + variant + ".safetensors"
+		name += "." + variant
 	}
-	write := map[string][]byte{"config.json": config, name: buf.Bytes()}
+	write := map[string][]byte{"config.json": ck.Config, name + ".safetensors": buf.Bytes()}
 	if ck.SchedulerConfig != nil {
 		write["scheduler_config.json"] = ck.SchedulerConfig
 	}
@@ -100,36 +91,6 @@ func convert(model, out string, dtype safetensors.DType, variant string) error {
 		}
 	}
 	return nil
-}
-
-// rawWeights decodes the weights file that the checkpoint loader read, as
-// float32 tensors by their stored names.
-func rawWeights(files map[string][]byte) (map[string]*tensor.Tensor, error) {
-	for _, p := range []string{"diffusion_pytorch_model.safetensors", "unet/diffusion_pytorch_model.safetensors"} {
-		if data, ok := files[p]; ok {
-			f, err := safetensors.Parse(data)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
-			}
-			weights := map[string]*tensor.Tensor{}
-			for _, name := range f.Names() {
-				if weights[name], err = f.Tensor(name); err != nil {
-					return nil, fmt.Errorf("%s: %w", p, err)
-				}
-			}
-			return weights, nil
-		}
-	}
-	for _, p := range []string{"diffusion_pytorch_model.bin", "unet/diffusion_pytorch_model.bin"} {
-		if data, ok := files[p]; ok {
-			w, err := pytorch.Load(data)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
-			}
-			return w, nil
-		}
-	}
-	return nil, fmt.Errorf("no weights file was read")
 }
 
 // fitsF16 refuses a tensor with a finite value that float16 rounds to ±Inf

@@ -107,3 +107,21 @@ func TestConvertPipelineLayout(t *testing.T) {
 		t.Errorf("sampling the converted folder: %v", err)
 	}
 }
+
+// TestConvertLegacyNames converts unet_tiny's weights under the 2022 attention
+// names (query/key/value/proj_attn): the copy holds today's names, byte for
+// byte the file diffusers' save_pretrained wrote for them.
+func TestConvertLegacyNames(t *testing.T) {
+	ref := filepath.Join(shared(t), "reference", "diffusers", "unet_tiny")
+	dir := tinyFolder(t, nil)
+	copyFile(t, filepath.Join(ref, "legacy_keys.safetensors"), filepath.Join(dir, "diffusion_pytorch_model.safetensors"))
+	out := t.TempDir()
+	if _, _, err := runCLI(false, "convert", "-model", dir, "-out", out); err != nil {
+		t.Fatal(err)
+	}
+	want, errA := os.ReadFile(filepath.Join(ref, "diffusion_pytorch_model.safetensors"))
+	got, errB := os.ReadFile(filepath.Join(out, "diffusion_pytorch_model.safetensors"))
+	if errA != nil || errB != nil || !bytes.Equal(got, want) {
+		t.Errorf("converted legacy weights differ from today's file (%v, %v)", errA, errB)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"chrysalis/core/checkpoint"
 	"chrysalis/core/pipeline"
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"
@@ -258,7 +259,7 @@ func TestSampleErrors(t *testing.T) {
 		{[]string{"sample", "-model", dir, "-eta", "0.5"}, "the checkpoint's scheduler is DDPMScheduler: add -scheduler ddim"},
 		{[]string{"sample", "-model", dir, "-out", filepath.Join(tmp, "x.jpg")}, "-out \"" + filepath.Join(tmp, "x.jpg") + "\": want a .png file"},
 		{[]string{"sample", "-model", dir, "-out", ""}, "-out and -save-raw are both empty"},
-		{[]string{"sample", "-model", dir, "-variant", "fp16"}, `-variant "fp16": no diffusion_pytorch_model.fp16.safetensors or .bin`},
+		{[]string{"sample", "-model", dir, "-variant", "fp16"}, `checkpoint: no diffusion_pytorch_model.fp16.safetensors or .bin in the top folder`},
 		{[]string{"sample", "-model", dir, "-init-noise", filepath.Join(tmp, "none.safetensors")}, "sample: -init-noise: safetensors:"},
 		{[]string{"sample", "-model", dir, "-init-noise", noiseF16}, `tensor "noise" is F16, want F32`},
 		{[]string{"sample", "-model", dir, "-init-noise", noiseName}, `has no tensor "noise"`},
@@ -336,7 +337,7 @@ func f32bytes(x []float32) []byte {
 // tinyModel loads unet_tiny from a tinyFolder.
 func tinyModel(t testing.TB) *unet.Model {
 	t.Helper()
-	ck, err := loadFolder(tinyFolder(t, nil), "", nil)
+	ck, err := checkpoint.LoadDir(tinyFolder(t, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

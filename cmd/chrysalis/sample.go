@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
 
+	"chrysalis/core/checkpoint"
 	"chrysalis/core/pipeline"
 	"chrysalis/core/scheduler"
 )
@@ -79,7 +77,7 @@ func sample(ctx context.Context, a sampleArgs, e env) error {
 	if err := a.check(); err != nil {
 		return err
 	}
-	ck, err := loadFolder(a.model, a.variant, nil)
+	ck, err := checkpoint.LoadDir(a.model, checkpoint.Variant(a.variant))
 	if err != nil {
 		return fmt.Errorf("sample: -model %q: %w", a.model, err)
 	}
@@ -162,7 +160,7 @@ func (a *sampleArgs) newScheduler(config []byte) (scheduler.Scheduler, string, e
 	if name != "" {
 		class, _ = scheduler.ClassFor(name) // checked by check
 	} else {
-		own, err := configClass(config)
+		own, err := scheduler.ConfigClass(config)
 		if err != nil {
 			return nil, "", fmt.Errorf("sample: the checkpoint's scheduler config: %w", err)
 		}
@@ -183,33 +181,4 @@ func (a *sampleArgs) newScheduler(config []byte) (scheduler.Scheduler, string, e
 		return nil, "", fmt.Errorf("sample: -scheduler %s: %w", name, err)
 	}
 	return s, name, nil
-}
-
-// configClass reads the _class_name of a scheduler_config.json. The config
-// may hold bare Infinity or NaN literals (diffusers writes them; JSON does
-// not allow them), so it scans tokens only up to the first top-level
-// "_class_name", which diffusers writes first.
-func configClass(config []byte) (string, error) {
-	dec := json.NewDecoder(bytes.NewReader(config))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "", errors.New("not a JSON object")
-	}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			break
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			break
-		}
-		if key == "_class_name" {
-			var class string
-			if err := json.Unmarshal(v, &class); err != nil {
-				return "", fmt.Errorf("key \"_class_name\": %v", err)
-			}
-			return class, nil
-		}
-	}
-	return "", errors.New("no \"_class_name\" before the first non-JSON value: pick a scheduler with -scheduler")
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"chrysalis/core/checkpoint"
 	"chrysalis/core/train"
 	"chrysalis/core/unet"
 )
@@ -132,7 +133,7 @@ func newTrainer(a trainArgs) (*train.Trainer, error) {
 		}
 		sched = train.DefaultSchedulerConfig
 	case a.init != "":
-		ck, err := loadFolder(a.init, "", nil)
+		ck, err := checkpoint.LoadDir(a.init)
 		if err != nil {
 			return nil, fmt.Errorf("train: -init: %w", err)
 		}
@@ -218,7 +219,7 @@ func runEval(ctx context.Context, args []string, e env) error {
 	case *data == "":
 		return errors.New("eval: -data is required")
 	}
-	ck, err := loadFolder(*model, "", nil)
+	ck, err := checkpoint.LoadDir(*model)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
