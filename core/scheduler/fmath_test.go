@@ -77,4 +77,3 @@ func TestFMAF(t *testing.T) {
 		}
 	}
 }
-
