@@ -100,7 +100,6 @@ func (t *Trainer) writeReport() error {
 	p.Title.Text = "Training loss"
 	p.X.Label.Text = "step"
 	p.Y.Label.Text = "MSE on the model's target (" + t.obj.PredictionType + ")"
-	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{}
 	p.Add(plotter.NewGrid())
 	steps := make(plotter.XYs, 0, len(t.history.StepLoss))
 	for i, l := range t.history.StepLoss {
@@ -125,9 +124,6 @@ func (t *Trainer) writeReport() error {
 			floor = min(floor, e.Loss/2, e.Eval/2)
 		}
 		ev := evalBars{t.history.Epochs, floor}
-		if !(floor > 0) { // a loss of exactly 0: nothing to draw on a log scale
-			return nil
-		}
 		line, points, err := plotter.NewLinePoints(mean)
 		if err != nil {
 			return fmt.Errorf("train: report: %w", err)
@@ -147,6 +143,11 @@ func (t *Trainer) writeReport() error {
 		p.Legend.Add("epoch mean", line, points)
 		p.Legend.Add(fmt.Sprintf("eval (EMA, %d images, 95%% CI)", len(t.eval)), evPoints)
 	}
+	// A log axis once the loss spans a decade (a long run, 1 → 0.04);
+	// before that it would show a single labelled tick.
+	if p.Y.Max > 10*p.Y.Min && p.Y.Min > 0 {
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{}
+	}
 	p.Legend.Top = true
 	wt, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, "png")
 	if err != nil {
@@ -159,8 +160,8 @@ func (t *Trainer) writeReport() error {
 }
 
 // evalBars plots the evaluation losses at their steps with their intervals.
-// The plot's y axis is logarithmic, so an interval that reaches zero or
-// below (a small evaluation set) is drawn down to floor instead.
+// A loss is positive, and the y axis may be logarithmic, so an interval
+// that reaches below floor (a small evaluation set) is drawn down to floor.
 type evalBars struct {
 	e     []epochLog
 	floor float64
