@@ -60,20 +60,92 @@ type Job struct {
 	Count     int
 }
 
-// Run samples the job's images, calling onStep after every step, and stops
-// with ctx.Err() when ctx is cancelled.
-func (e *Engine) Run(ctx context.Context, j Job, onStep func(pipeline.Frame)) error {
+// Run samples the job's images, calling onStep with the absolute image index
+// after every step of every image, and stops with ctx.Err() when ctx is
+// cancelled.
+//
+// Each image runs its own batch-1 pipeline (its own scheduler state and its
+// own PCG(seed, i) stream), and the images take turns: step i of every image,
+// in order, before step i+1 of any. A batch-1 UNet forward keeps its
+// activations in cache and is about 25% faster per image in wasm than a
+// batched one, and the UNet is batch-invariant, so the pixels are those of
+// one batched run.
+func (e *Engine) Run(ctx context.Context, j Job, onStep func(image int, f pipeline.Frame)) error {
 	class, err := scheduler.ClassFor(j.Scheduler)
 	if err != nil {
 		return err
 	}
-	sched, err := scheduler.FromConfig(e.ckpt.SchedulerConfig, class, scheduler.Options{Eta: j.Eta})
-	if err != nil {
-		return fmt.Errorf("scheduler_config.json: %w", err)
+	if j.Count < 1 || j.Count > pipeline.MaxBatch {
+		return fmt.Errorf("engine: %d images in a run: want 1 to %d", j.Count, pipeline.MaxBatch)
 	}
-	p := &pipeline.Pipeline{UNet: e.ckpt.UNet, Scheduler: sched}
-	_, err = p.Sample(ctx, pipeline.Options{Steps: j.Steps, Seed: j.Seed, First: j.First, Batch: j.Count, OnStep: onStep})
-	return err
+	lanes := make([]*lane, j.Count)
+	for k := range lanes {
+		sched, err := scheduler.FromConfig(e.ckpt.SchedulerConfig, class, scheduler.Options{Eta: j.Eta})
+		if err != nil {
+			return fmt.Errorf("scheduler_config.json: %w", err)
+		}
+		lanes[k] = &lane{
+			p:    &pipeline.Pipeline{UNet: e.ckpt.UNet, Scheduler: sched},
+			turn: make(chan struct{}),
+			out:  make(chan laneEvent),
+		}
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	for k, l := range lanes {
+		go l.sample(ctx, pipeline.Options{Steps: j.Steps, Seed: j.Seed, First: j.First + k, Batch: 1})
+	}
+	// Give each running lane its turn until all have ended; the first error
+	// stops the others (they end with ctx.Err() at their next step).
+	var first error
+	for running := len(lanes); running > 0; {
+		for k, l := range lanes {
+			if l.ended {
+				continue
+			}
+			l.turn <- struct{}{}
+			ev := <-l.out
+			switch {
+			case !ev.ended:
+				if onStep != nil {
+					onStep(j.First+k, ev.frame)
+				}
+				continue
+			case ev.err != nil && first == nil:
+				first = ev.err
+				stop()
+			}
+			l.ended = true
+			running--
+		}
+	}
+	return first
+}
+
+// lane is one image of a Run: a goroutine that samples it and steps only
+// when given its turn.
+type lane struct {
+	p     *pipeline.Pipeline
+	turn  chan struct{} // one step (or the end) may go
+	out   chan laneEvent
+	ended bool // seen by Run only
+}
+
+// laneEvent is a lane's step (frame) or its end (err, nil when it finished).
+type laneEvent struct {
+	frame pipeline.Frame
+	ended bool
+	err   error
+}
+
+func (l *lane) sample(ctx context.Context, o pipeline.Options) {
+	<-l.turn
+	o.OnStep = func(f pipeline.Frame) {
+		l.out <- laneEvent{frame: f}
+		<-l.turn
+	}
+	_, err := l.p.Sample(ctx, o)
+	l.out <- laneEvent{ended: true, err: err}
 }
 
 // Split divides a batch over n workers in contiguous shares, the first ones

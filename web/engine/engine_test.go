@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"chrysalis/core/pipeline"
+	"chrysalis/core/scheduler"
 )
 
 func TestSplit(t *testing.T) {
@@ -59,7 +60,9 @@ func modelFiles(t *testing.T) map[string][]byte {
 }
 
 // Two workers sampling images [0,1) and [1,2) give the bits of one worker
-// sampling [0,2): the final frames (the last x_t) are equal exactly.
+// sampling [0,2), and both give the bits of one batched pipeline run (the
+// engine runs each image at batch 1): the final frames (the last x_t) are
+// equal exactly.
 func TestSplitRunIsBitIdentical(t *testing.T) {
 	e, err := Load(modelFiles(t))
 	if err != nil {
@@ -68,20 +71,20 @@ func TestSplitRunIsBitIdentical(t *testing.T) {
 	final := func(j Job) [][]float32 {
 		var out [][]float32
 		var frames int
-		err := e.Run(context.Background(), j, func(f pipeline.Frame) {
+		err := e.Run(context.Background(), j, func(image int, f pipeline.Frame) {
+			if want := j.First + frames%j.Count; image != want {
+				t.Fatalf("frame %d is of image %d, want %d (images take turns)", frames, image, want)
+			}
 			frames++
 			if f.Index == f.Steps-1 {
-				per := len(f.Sample.Data) / j.Count
-				for k := range j.Count {
-					out = append(out, slices.Clone(f.Sample.Data[k*per:(k+1)*per]))
-				}
+				out = append(out, slices.Clone(f.Sample.Data))
 			}
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if frames != j.Steps {
-			t.Fatalf("%d frames for %d steps", frames, j.Steps)
+		if frames != j.Steps*j.Count {
+			t.Fatalf("%d frames for %d images of %d steps", frames, j.Count, j.Steps)
 		}
 		return out
 	}
@@ -91,6 +94,21 @@ func TestSplitRunIsBitIdentical(t *testing.T) {
 	second := final(Job{RunID: 1, Scheduler: "dpm++2m", Steps: 2, Seed: 11, First: 1, Count: 1})
 	if !slices.Equal(whole[0], first[0]) || !slices.Equal(whole[1], second[0]) {
 		t.Error("a split batch differs from the whole batch")
+	}
+	sched, err := scheduler.FromConfig(e.ckpt.SchedulerConfig, scheduler.DPM, scheduler.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline.Pipeline{UNet: e.ckpt.UNet, Scheduler: sched}
+	batched, err := p.Sample(context.Background(), pipeline.Options{Steps: 2, Seed: 11, Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := len(batched.Data) / 2
+	for k := range 2 {
+		if !slices.Equal(whole[k], batched.Data[k*per:(k+1)*per]) {
+			t.Errorf("image %d differs from the batched pipeline's", k)
+		}
 	}
 	if slices.Equal(whole[0], whole[1]) {
 		t.Error("images 0 and 1 are the same")

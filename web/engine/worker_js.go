@@ -160,16 +160,13 @@ func (w *worker) run(msg js.Value) {
 	}
 	defer w.end()
 
-	err = w.engine.Run(ctx, j, func(f pipeline.Frame) {
-		per := len(f.Sample.Data) / j.Count
-		for k := range j.Count {
-			xt := float32Array(f.Sample.Data[k*per : (k+1)*per])
-			x0 := float32Array(f.PredOriginal.Data[k*per : (k+1)*per])
-			w.post(map[string]any{
-				"kind": KindFrame, "runId": j.RunID, "step": f.Index, "steps": f.Steps,
-				"t": float64(f.Timestep), "image": j.First + k, "xt": xt, "x0": x0,
-			}, xt.Get("buffer"), x0.Get("buffer"))
-		}
+	err = w.engine.Run(ctx, j, func(image int, f pipeline.Frame) {
+		xt := float32Array(f.Sample.Data)
+		x0 := float32Array(f.PredOriginal.Data)
+		w.post(map[string]any{
+			"kind": KindFrame, "runId": j.RunID, "step": f.Index, "steps": f.Steps,
+			"t": float64(f.Timestep), "image": image, "xt": xt, "x0": x0,
+		}, xt.Get("buffer"), x0.Get("buffer"))
 		// Let the worker's event loop deliver a cancel before the next step.
 		w.yield.yield()
 	})
