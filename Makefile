@@ -37,6 +37,7 @@ bench: bench-native bench-wasm bench-browser
 
 bench-native:
 	GOAMD64=v3 $(GO) run ./cmd/chrysalis bench
+	GOAMD64=v3 $(GO) test -run '^$$' -bench TrainStep -benchtime 3x ./core/train
 
 bench-wasm:
 	GOOS=js GOARCH=wasm $(GO) build -o bin/chrysalis.wasm ./cmd/chrysalis
