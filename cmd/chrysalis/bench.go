@@ -1,23 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"time"
 
 	"chrysalis/core/checkpoint"
 	"chrysalis/core/tensor"
 	"chrysalis/core/unet"
+	"chrysalis/core/unet/unettest"
 )
 
 const benchHelp = `usage: chrysalis bench
@@ -179,55 +176,11 @@ func courseModel(root string) (*unet.Model, error) {
 		return nil, fmt.Errorf("course model: %w", err)
 	}
 	defer f.Close()
-	weights, err := formulaWeights(f)
+	weights, _, err := unettest.CourseWeights(f)
 	if err != nil {
-		return nil, fmt.Errorf("course model: keys.txt: %w", err)
+		return nil, fmt.Errorf("course model: %w", err)
 	}
 	return unet.New(cfg, weights)
-}
-
-// formulaWeights reads keys.txt lines "k<TAB>key<TAB>[shape]<TAB>numel<TAB>is_norm_weight"
-// and generates each tensor.
-func formulaWeights(r io.Reader) (map[string]*tensor.Tensor, error) {
-	weights := map[string]*tensor.Tensor{}
-	sc := bufio.NewScanner(r)
-	for line := 1; sc.Scan(); line++ {
-		if strings.HasPrefix(sc.Text(), "#") {
-			continue // the header
-		}
-		col := strings.Split(sc.Text(), "\t")
-		if len(col) != 5 {
-			return nil, fmt.Errorf("line %d: %d columns, want 5", line, len(col))
-		}
-		k, err := strconv.Atoi(col[0])
-		if err != nil {
-			return nil, fmt.Errorf("line %d: index %q", line, col[0])
-		}
-		var shape []int
-		for _, s := range strings.Split(strings.Trim(col[2], "[]"), ",") {
-			d, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || d < 1 || d > 1<<16 {
-				return nil, fmt.Errorf("line %d: shape %q", line, col[2])
-			}
-			shape = append(shape, d)
-		}
-		w := tensor.New(shape...)
-		for i := range w.Data {
-			v := 0.02 * math.Sin(float64(0.1*float64(i))+float64(1.7*float64(k))) // rounded products: no FMA, as in numpy
-			if col[4] == "1" {
-				v++
-			}
-			w.Data[i] = float32(v)
-		}
-		weights[col[1]] = w
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(weights) == 0 {
-		return nil, errors.New("no tensors")
-	}
-	return weights, nil
 }
 
 // repoRoot walks up from the working directory to the folder holding go.mod.

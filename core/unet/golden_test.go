@@ -1,11 +1,9 @@
 package unet_test
 
 import (
-	"bufio"
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +11,7 @@ import (
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"
 	"chrysalis/core/unet"
+	"chrysalis/core/unet/unettest"
 )
 
 // Tolerances (max abs) against diffusers' forward passes. Our float32 sums run
@@ -177,9 +176,8 @@ func equalShape(a, b []int) bool {
 	return true
 }
 
-// courseWeights generates the unet_course weights from keys.txt and the
-// README's formula: w[i] = float32(0.02·sin(0.1·i + 1.7·k)) for the tensor
-// with sorted index k, plus 1 for GroupNorm weights.
+// courseWeights generates the unet_course weights from keys.txt by the
+// README's formula (unettest.CourseWeights).
 func courseWeights(t testing.TB) (map[string]*tensor.Tensor, []string) {
 	t.Helper()
 	f, err := os.Open(filepath.Join(golden.Dir(t), "unet_course/keys.txt"))
@@ -187,45 +185,8 @@ func courseWeights(t testing.TB) (map[string]*tensor.Tensor, []string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	m := map[string]*tensor.Tensor{}
-	var order []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") || line == "" {
-			continue
-		}
-		col := strings.Split(line, "\t")
-		if len(col) != 5 {
-			t.Fatalf("keys.txt: %q", line)
-		}
-		k, err := strconv.Atoi(col[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		var shape []int
-		for _, s := range strings.Split(strings.Trim(col[2], "[]"), ", ") {
-			d, err := strconv.Atoi(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			shape = append(shape, d)
-		}
-		w := tensor.New(shape...)
-		for i := range w.Data {
-			v := 0.02 * math.Sin(float64(0.1*float64(i))+float64(1.7*float64(k))) // rounded products: no FMA, as in numpy
-			if col[4] == "1" {
-				v += 1
-			}
-			w.Data[i] = float32(v)
-		}
-		if k != len(order) {
-			t.Fatalf("keys.txt: index %d at line %d", k, len(order))
-		}
-		m[col[1]] = w
-		order = append(order, col[1])
-	}
-	if err := sc.Err(); err != nil {
+	m, order, err := unettest.CourseWeights(f)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return m, order
