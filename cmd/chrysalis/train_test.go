@@ -11,20 +11,14 @@ import (
 	"testing"
 
 	"chrysalis/core/checkpoint"
-	"chrysalis/core/unet"
+	"chrysalis/core/unet/unettest"
 )
 
-// smallConfigJSON writes a 16x16, two-block UNet2DModel config.json (one
-// block with attention, 8 and 16 channels) and returns its path.
+// smallConfigJSON writes unettest.SmallConfig as config.json (16x16, two
+// blocks, one with attention, 8 and 16 channels) and returns its path.
 func smallConfigJSON(t *testing.T) string {
 	t.Helper()
-	c := unet.DefaultConfig()
-	c.SampleSize = [2]int{16, 16}
-	c.BlockOutChannels = []int{8, 16}
-	c.DownBlockTypes = []string{"DownBlock2D", "AttnDownBlock2D"}
-	c.UpBlockTypes = []string{"AttnUpBlock2D", "UpBlock2D"}
-	c.LayersPerBlock = 1
-	c.NormNumGroups = 4
+	c := unettest.SmallConfig()
 	path := filepath.Join(t.TempDir(), "config.json")
 	if err := os.WriteFile(path, c.JSON(), 0o644); err != nil {
 		t.Fatal(err)

@@ -18,21 +18,8 @@ import (
 	"chrysalis/core/checkpoint"
 	"chrysalis/core/internal/golden"
 	"chrysalis/core/unet"
+	"chrysalis/core/unet/unettest"
 )
-
-// smallConfig is a UNet2DModel small enough to train in a test: 16x16 RGB,
-// two blocks (one with attention), 8 and 16 channels.
-func smallConfig() unet.Config {
-	c := unet.DefaultConfig()
-	c.SampleSize = [2]int{16, 16}
-	c.BlockOutChannels = []int{8, 16}
-	c.DownBlockTypes = []string{"DownBlock2D", "AttnDownBlock2D"}
-	c.UpBlockTypes = []string{"AttnUpBlock2D", "UpBlock2D"}
-	c.LayersPerBlock = 1
-	c.NormNumGroups = 4
-	c.AttentionHeadDim = 8
-	return c
-}
 
 // schedulerConfig is the default model's scheduler: DDPM, squaredcos_cap_v2,
 // v_prediction.
@@ -164,7 +151,7 @@ func TestLearningRate(t *testing.T) {
 }
 
 func TestClipAndEMA(t *testing.T) {
-	m, err := unet.NewZero(smallConfig())
+	m, err := unet.NewZero(unettest.SmallConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +177,7 @@ func TestClipAndEMA(t *testing.T) {
 }
 
 func TestInit(t *testing.T) {
-	m, err := Init(smallConfig(), 1)
+	m, err := Init(unettest.SmallConfig(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +215,7 @@ func trainOptions(data, out string, epochs int) Options {
 
 func newRun(t *testing.T, o Options) *Trainer {
 	t.Helper()
-	m, err := Init(smallConfig(), 1)
+	m, err := Init(unettest.SmallConfig(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +353,7 @@ func TestResumeExact(t *testing.T) {
 
 func TestOptionsErrors(t *testing.T) {
 	data := writeImages(t, 2)
-	m, _ := Init(smallConfig(), 1)
+	m, _ := Init(unettest.SmallConfig(), 1)
 	for name, edit := range map[string]func(*Options){
 		"epochs":  func(o *Options) { o.Epochs = 0 },
 		"batch":   func(o *Options) { o.Batch = 0 },
