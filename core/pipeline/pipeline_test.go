@@ -13,35 +13,7 @@ import (
 	"chrysalis/core/internal/golden"
 	"chrysalis/core/scheduler"
 	"chrysalis/core/tensor"
-	"chrysalis/core/unet"
 )
-
-// tinyUNet loads unet_tiny (random weights; 16,24,32,40 channels at 32x32).
-// poison, if set, edits the weights before the model is built.
-func tinyUNet(t testing.TB, poison func(map[string]*tensor.Tensor)) *unet.Model {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(golden.Dir(t), "unet_tiny", "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := unet.ParseConfig(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := golden.Open(t, "unet_tiny/diffusion_pytorch_model.safetensors")
-	weights := map[string]*tensor.Tensor{}
-	for _, name := range f.Names() {
-		weights[name] = golden.Tensor(t, f, name)
-	}
-	if poison != nil {
-		poison(weights)
-	}
-	m, err := unet.New(cfg, weights)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // newScheduler builds class from the golden pipeline's DDPM config
 // (DDPMScheduler(1000, "squaredcos_cap_v2"), epsilon).
@@ -89,7 +61,7 @@ func slice(x *tensor.Tensor, k int) *tensor.Tensor {
 func TestGoldenPipeline(t *testing.T) {
 	f := golden.Open(t, "pipeline/trace.safetensors")
 	xT := golden.Tensor(t, f, "x_T")
-	m := tinyUNet(t, nil)
+	m := golden.TinyUNet(t, nil)
 	for _, c := range []struct {
 		name, class string
 	}{
@@ -189,7 +161,7 @@ func TestGoldenPipeline(t *testing.T) {
 // runs of [0,2)+[2,4) and [0,1)+[1,4): every image must be bit-identical.
 // DDPM uses the step noise, so the per-image streams are exercised fully.
 func TestBatchSplit(t *testing.T) {
-	m := tinyUNet(t, nil)
+	m := golden.TinyUNet(t, nil)
 	run := func(first, batch int) *tensor.Tensor {
 		p := &Pipeline{UNet: m, Scheduler: newScheduler(t, scheduler.DDPM)}
 		x, err := p.Sample(context.Background(), Options{Steps: 4, Seed: 7, First: first, Batch: batch})
@@ -250,7 +222,7 @@ func TestSeededNoise(t *testing.T) {
 // TestInitNoise: a given z_T replaces the seeded one, and the streams still
 // advance past their own z_T, so passing the seeded z_T changes nothing.
 func TestInitNoise(t *testing.T) {
-	m := tinyUNet(t, nil)
+	m := golden.TinyUNet(t, nil)
 	run := func(init *tensor.Tensor) *tensor.Tensor {
 		p := &Pipeline{UNet: m, Scheduler: newScheduler(t, scheduler.DDPM)}
 		x, err := p.Sample(context.Background(), Options{Steps: 2, Seed: 1, Batch: 2, InitNoise: init})
@@ -283,7 +255,7 @@ func TestNonFinite(t *testing.T) {
 		{float32(math.NaN()), "pipeline: step 0 of 3 (t=666): model output has NaN at image 0"},
 		{float32(math.Inf(1)), "pipeline: step 0 of 3 (t=666): model output has +Inf at image 0"},
 	} {
-		m := tinyUNet(t, func(w map[string]*tensor.Tensor) { w["conv_out.bias"].Data[1] = c.value })
+		m := golden.TinyUNet(t, func(w map[string]*tensor.Tensor) { w["conv_out.bias"].Data[1] = c.value })
 		p := &Pipeline{UNet: m, Scheduler: newScheduler(t, scheduler.DDIM)}
 		steps := 0
 		x, err := p.Sample(context.Background(), Options{Steps: 3, Batch: 1, OnStep: func(Frame) { steps++ }})
@@ -299,7 +271,7 @@ func TestNonFinite(t *testing.T) {
 // TestCancel cancels the context during step 2: the run stops before step 3
 // with ctx.Err().
 func TestCancel(t *testing.T) {
-	m := tinyUNet(t, nil)
+	m := golden.TinyUNet(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var frames []int
@@ -321,7 +293,7 @@ func TestCancel(t *testing.T) {
 // TestFrames checks what the callback gets: every step in order, with the
 // timesteps, and the last frame's sample is the result.
 func TestFrames(t *testing.T) {
-	m := tinyUNet(t, nil)
+	m := golden.TinyUNet(t, nil)
 	var frames []Frame
 	p := &Pipeline{UNet: m, Scheduler: newScheduler(t, scheduler.DDIM)}
 	x, err := p.Sample(context.Background(), Options{Steps: 4, Batch: 1, OnStep: func(f Frame) { frames = append(frames, f) }})
@@ -346,7 +318,7 @@ func TestFrames(t *testing.T) {
 }
 
 func TestOptionErrors(t *testing.T) {
-	m := tinyUNet(t, nil)
+	m := golden.TinyUNet(t, nil)
 	for _, c := range []struct {
 		o    Options
 		want string

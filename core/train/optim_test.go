@@ -2,37 +2,11 @@ package train
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"chrysalis/core/internal/golden"
-	"chrysalis/core/tensor"
 	"chrysalis/core/unet"
 )
-
-// tinyParams loads unet_tiny and returns its parameters.
-func tinyParams(t *testing.T) (*unet.Model, []unet.Named) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(golden.Dir(t), "unet_tiny/config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := unet.ParseConfig(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := golden.Open(t, "unet_tiny/diffusion_pytorch_model.safetensors")
-	weights := map[string]*tensor.Tensor{}
-	for _, name := range f.Names() {
-		weights[name] = golden.Tensor(t, f, name)
-	}
-	m, err := unet.New(cfg, weights)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, m.Parameters()
-}
 
 // TestGoldenAdamW applies one AdamW step (lr 4e-4, weight decay 0.01, torch's
 // defaults otherwise) with diffusers' stored gradients to unet_tiny and
@@ -42,7 +16,7 @@ func tinyParams(t *testing.T) (*unet.Model, []unet.Named) {
 // the tolerance is 0. (A step changes a parameter by about lr = 4e-4.)
 func TestGoldenAdamW(t *testing.T) {
 	const tolAdamW = 0.0
-	_, params := tinyParams(t)
+	params := golden.TinyUNet(t, nil).Parameters()
 	gf := golden.Open(t, "train_grad/grads.safetensors")
 	grads := make([]unet.Named, len(params))
 	for i, p := range params {

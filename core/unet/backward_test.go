@@ -40,7 +40,7 @@ const (
 // compare noise with noise. They are checked against an absolute bound that
 // is far below the gradients of the other biases instead.
 func TestGoldenTrainStep(t *testing.T) {
-	m := tinyModel(t, "diffusion_pytorch_model.safetensors")
+	m := golden.TinyUNet(t, nil)
 	step := golden.Open(t, "train_grad/step.safetensors")
 	x0, noise := golden.Tensor(t, step, "x0"), golden.Tensor(t, step, "noise")
 	ts := timesteps(t, step, "timesteps")
@@ -219,7 +219,7 @@ func TestBackwardFiniteDifference(t *testing.T) {
 
 // TestBackwardErrors checks the refusals of ForwardTrain and Backward.
 func TestBackwardErrors(t *testing.T) {
-	m := tinyModel(t, "diffusion_pytorch_model.safetensors")
+	m := golden.TinyUNet(t, nil)
 	x := tensor.New(1, 3, 32, 32)
 	out, tp, err := m.ForwardTrain(x, []float32{10})
 	if err != nil {

@@ -89,7 +89,7 @@ func mustParse(t testing.TB, data string) unet.Config {
 }
 
 func TestParseConfigReference(t *testing.T) {
-	tiny := loadConfig(t, "unet_tiny/config.json")
+	tiny := golden.UNetConfig(t, "unet_tiny/config.json")
 	want := unet.DefaultConfig()
 	want.SampleSize = [2]int{32, 32}
 	want.BlockOutChannels = []int{16, 24, 32, 40}
@@ -100,7 +100,7 @@ func TestParseConfigReference(t *testing.T) {
 		t.Errorf("unet_tiny config:\n got %+v\nwant %+v", tiny, want)
 	}
 
-	course := loadConfig(t, "unet_course/config.json")
+	course := golden.UNetConfig(t, "unet_course/config.json")
 	want.BlockOutChannels = []int{64, 128, 128, 256}
 	want.NormNumGroups = 32
 	if !reflect.DeepEqual(course, want) {

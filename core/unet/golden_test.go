@@ -25,39 +25,6 @@ const (
 	tolCourseAct = 1e-4 // unet_course activations; conv_norm_out divides by a small group std (measured ≤ 3.4e-5)
 )
 
-// loadConfig parses a config.json of the reference data.
-func loadConfig(t testing.TB, rel string) unet.Config {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(golden.Dir(t), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := unet.ParseConfig(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
-// allTensors reads every tensor of f.
-func allTensors(t testing.TB, f *safetensors.File) map[string]*tensor.Tensor {
-	t.Helper()
-	m := make(map[string]*tensor.Tensor)
-	for _, name := range f.Names() {
-		m[name] = golden.Tensor(t, f, name)
-	}
-	return m
-}
-
-func tinyModel(t testing.TB, weights string) *unet.Model {
-	t.Helper()
-	m, err := unet.New(loadConfig(t, "unet_tiny/config.json"), allTensors(t, golden.Open(t, "unet_tiny/"+weights)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 // timesteps reads a case's stored timestep as float32 (I64, F32, or the F64
 // Python float, which diffusers truncates to an integer).
 func timesteps(t testing.TB, f *safetensors.File, name string) []float32 {
@@ -117,7 +84,10 @@ func TestGoldenTiny(t *testing.T) {
 	cases := golden.Open(t, "unet_tiny/cases.safetensors")
 	x := golden.Tensor(t, cases, "x")
 	for _, weights := range []string{"diffusion_pytorch_model.safetensors", "legacy_keys.safetensors"} {
-		m := tinyModel(t, weights)
+		m, err := unet.New(golden.UNetConfig(t, "unet_tiny/config.json"), golden.Tensors(t, golden.Open(t, "unet_tiny/"+weights)))
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, c := range []string{"c0_int", "c1_float", "c2_scalar", "c3_pyfloat"} {
 			t.Run(weights+"/"+c, func(t *testing.T) {
 				want := map[string]*tensor.Tensor{}
@@ -213,7 +183,7 @@ func TestGoldenCourse(t *testing.T) {
 			t.Errorf("%s: sum %.17g, want %.17g", name, s, sums[k])
 		}
 	}
-	m, err := unet.New(loadConfig(t, "unet_course/config.json"), weights)
+	m, err := unet.New(golden.UNetConfig(t, "unet_course/config.json"), weights)
 	if err != nil {
 		t.Fatal(err)
 	}

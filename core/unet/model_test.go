@@ -55,7 +55,7 @@ func randomInput(shape []int, seed uint64) *tensor.Tensor {
 
 // Params lists exactly unet_tiny's 382 tensors (keys.txt), names and shapes.
 func TestParamsTiny(t *testing.T) {
-	params, err := loadConfig(t, "unet_tiny/config.json").Params()
+	params, err := golden.UNetConfig(t, "unet_tiny/config.json").Params()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,9 +81,9 @@ func TestParamsTiny(t *testing.T) {
 
 // The tiny model's weights with one change, and the error New must give.
 func TestNewErrors(t *testing.T) {
-	cfg := loadConfig(t, "unet_tiny/config.json")
-	current := allTensors(t, golden.Open(t, "unet_tiny/diffusion_pytorch_model.safetensors"))
-	legacy := allTensors(t, golden.Open(t, "unet_tiny/legacy_keys.safetensors"))
+	cfg := golden.UNetConfig(t, "unet_tiny/config.json")
+	current := golden.Tensors(t, golden.Open(t, "unet_tiny/diffusion_pytorch_model.safetensors"))
+	legacy := golden.Tensors(t, golden.Open(t, "unet_tiny/legacy_keys.safetensors"))
 	tests := []struct {
 		name   string
 		legacy bool
@@ -137,7 +137,7 @@ func TestNewErrors(t *testing.T) {
 }
 
 func TestForwardErrors(t *testing.T) {
-	m := tinyModel(t, "diffusion_pytorch_model.safetensors")
+	m := golden.TinyUNet(t, nil)
 	tests := []struct {
 		x    *tensor.Tensor
 		ts   []float32
@@ -170,7 +170,7 @@ func TestForwardErrors(t *testing.T) {
 // from a matching set of weights and runs.
 func TestConfigVariants(t *testing.T) {
 	x := randomInput([]int{2, 3, 16, 16}, 1)
-	base := loadConfig(t, "unet_tiny/config.json")
+	base := golden.UNetConfig(t, "unet_tiny/config.json")
 	tests := []struct {
 		name   string
 		change func(c *unet.Config)
@@ -250,8 +250,8 @@ func TestConfigVariants(t *testing.T) {
 
 // center_input_sample computes conv_in(2x - 1): the same as feeding 2x - 1.
 func TestCenterInputSample(t *testing.T) {
-	cfg := loadConfig(t, "unet_tiny/config.json")
-	weights := allTensors(t, golden.Open(t, "unet_tiny/diffusion_pytorch_model.safetensors"))
+	cfg := golden.UNetConfig(t, "unet_tiny/config.json")
+	weights := golden.Tensors(t, golden.Open(t, "unet_tiny/diffusion_pytorch_model.safetensors"))
 	plain, err := unet.New(cfg, weights)
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,6 @@
 // Package golden is test support: it locates the read-only reference data in
 // <repo root>/../shared (diffusers' golden tensors under reference/diffusers,
 // the shipped models under models/, training images under data/) and opens
-// it. A missing file fails the test; it is never a skip.
+// it, down to the unet_tiny model that several packages' tests run. A
+// missing file fails the test; it is never a skip.
 package golden

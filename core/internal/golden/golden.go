@@ -8,6 +8,7 @@ import (
 
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"
+	"chrysalis/core/unet"
 )
 
 // root walks up from the working directory to the directory holding go.mod.
@@ -69,6 +70,46 @@ func Tensor(t testing.TB, f *safetensors.File, name string) *tensor.Tensor {
 		t.Fatalf("golden: %v", err)
 	}
 	return x
+}
+
+// Tensors reads every tensor of f as float32, by name.
+func Tensors(t testing.TB, f *safetensors.File) map[string]*tensor.Tensor {
+	t.Helper()
+	m := make(map[string]*tensor.Tensor, len(f.Names()))
+	for _, name := range f.Names() {
+		m[name] = Tensor(t, f, name)
+	}
+	return m
+}
+
+// UNetConfig parses the UNet2DModel config.json at Dir()/rel.
+func UNetConfig(t testing.TB, rel string) unet.Config {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(Dir(t), rel))
+	if err != nil {
+		t.Fatalf("golden: %v", err)
+	}
+	cfg, err := unet.ParseConfig(data)
+	if err != nil {
+		t.Fatalf("golden: %s: %v", rel, err)
+	}
+	return cfg
+}
+
+// TinyUNet builds unet_tiny (random weights; 16,24,32,40 channels at 32x32)
+// from its config.json and diffusion_pytorch_model.safetensors. edit, if
+// set, changes the weights before the model is built.
+func TinyUNet(t testing.TB, edit func(map[string]*tensor.Tensor)) *unet.Model {
+	t.Helper()
+	weights := Tensors(t, Open(t, "unet_tiny/diffusion_pytorch_model.safetensors"))
+	if edit != nil {
+		edit(weights)
+	}
+	m, err := unet.New(UNetConfig(t, "unet_tiny/config.json"), weights)
+	if err != nil {
+		t.Fatalf("golden: unet_tiny: %v", err)
+	}
+	return m
 }
 
 // MaxAbsDiff is max_i |a_i - b_i| in float64. Lengths that differ, or a NaN

@@ -3,6 +3,8 @@ package golden
 import (
 	"math"
 	"testing"
+
+	"chrysalis/core/tensor"
 )
 
 func TestOpenReference(t *testing.T) {
@@ -26,5 +28,23 @@ func TestMaxAbsDiff(t *testing.T) {
 		if got := MaxAbsDiff(c.a, c.b); got != c.want {
 			t.Errorf("MaxAbsDiff(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+// TestTinyUNet: unet_tiny has 382 parameter tensors, and edit sees the
+// weights before the model is built.
+func TestTinyUNet(t *testing.T) {
+	if n := len(TinyUNet(t, nil).Parameters()); n != 382 {
+		t.Errorf("%d parameter tensors, want 382", n)
+	}
+	m := TinyUNet(t, func(w map[string]*tensor.Tensor) { w["conv_out.bias"].Data[0] = 7 })
+	var got float32
+	for _, p := range m.Parameters() {
+		if p.Name == "conv_out.bias" {
+			got = p.Tensor.Data[0]
+		}
+	}
+	if got != 7 {
+		t.Errorf("conv_out.bias[0] = %v after the edit, want 7", got)
 	}
 }
