@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,7 +134,7 @@ func TestSample(t *testing.T) {
 		t.Errorf("output when not a terminal: stdout %q, stderr %q", stdout, stderr)
 	}
 	x := rawSample(t, raw)
-	if want := []int{3, 3, 32, 32}; !equalInts(x.Shape, want) {
+	if want := []int{3, 3, 32, 32}; !slices.Equal(x.Shape, want) {
 		t.Fatalf("raw sample shape %v, want %v", x.Shape, want)
 	}
 	f, err := os.Open(pngPath)
@@ -311,18 +312,6 @@ func TestDefaultSteps(t *testing.T) {
 			t.Errorf("%s: %d default steps, the page has %d (known %v)", s.name, s.steps, p.DefaultSteps, ok)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func f32bytes(x []float32) []byte {

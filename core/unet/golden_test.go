@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,7 +107,7 @@ func TestGoldenTiny(t *testing.T) {
 					seen++
 					d := golden.MaxAbsDiff(act.Data, w.Data)
 					worst = math.Max(worst, d)
-					if d > tolTinyAct || !equalShape(act.Shape, w.Shape) {
+					if d > tolTinyAct || !slices.Equal(act.Shape, w.Shape) {
 						t.Errorf("%s: shape %v want %v, max abs diff %.3g (max|x| %.3g)", name, act.Shape, w.Shape, d, maxAbs(w.Data))
 					}
 				})
@@ -132,18 +133,6 @@ func TestGoldenTiny(t *testing.T) {
 			})
 		}
 	}
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // courseWeights generates the unet_course weights from keys.txt by the
