@@ -8,17 +8,7 @@ type ddim struct {
 	eta float32 // η of step()
 }
 
-func (s *ddim) SetTimesteps(n int) error {
-	if err := s.checkSteps(n); err != nil {
-		return err
-	}
-	ts := ddpmTimesteps(s.cfg.timestepSpacing, s.cfg.numTrainTimesteps, n, s.cfg.stepsOffset)
-	if err := checkTrainingRange(ts, s.cfg, n); err != nil {
-		return err
-	}
-	s.timesteps, s.n = ts, n
-	return nil
-}
+func (s *ddim) SetTimesteps(n int) error { return s.setTrainingTimesteps(n) }
 
 func (s *ddim) InitNoiseSigma() float32 { return 1 }
 
@@ -52,7 +42,7 @@ func (s *ddim) Step(modelOutput *tensor.Tensor, i int, sample, noise *tensor.Ten
 	sa, sb := sqrt32(ap), sqrt32(bp)
 	mo, x := modelOutput.Data, sample.Data
 
-	x0 := predictX0(s.cfg.predictionType, mo, x, ap, bp)
+	x0 := predictX0(s.cfg.predictionType, mo, x, sa, sb)
 	eps := make([]float32, len(x))
 	switch s.cfg.predictionType {
 	case "epsilon":

@@ -13,15 +13,19 @@ type ddpm struct {
 	common
 }
 
-func (s *ddpm) SetTimesteps(n int) error {
-	if err := s.checkSteps(n); err != nil {
+func (s *ddpm) SetTimesteps(n int) error { return s.setTrainingTimesteps(n) }
+
+// setTrainingTimesteps is DDPM's and DDIM's set_timesteps: n of the training
+// timesteps, spaced by timestep_spacing, t' = t − T//n apart.
+func (c *common) setTrainingTimesteps(n int) error {
+	if err := c.checkSteps(n); err != nil {
 		return err
 	}
-	ts := ddpmTimesteps(s.cfg.timestepSpacing, s.cfg.numTrainTimesteps, n, s.cfg.stepsOffset)
-	if err := checkTrainingRange(ts, s.cfg, n); err != nil {
+	ts := ddpmTimesteps(c.cfg.timestepSpacing, c.cfg.numTrainTimesteps, n, c.cfg.stepsOffset)
+	if err := checkTrainingRange(ts, c.cfg, n); err != nil {
 		return err
 	}
-	s.timesteps, s.n = ts, n
+	c.timesteps, c.n = ts, n
 	return nil
 }
 
@@ -74,7 +78,7 @@ func (s *ddpm) Step(modelOutput *tensor.Tensor, i int, sample, noise *tensor.Ten
 	alpha := ap / apPrev
 	beta := 1 - alpha
 
-	x0 := predictX0(s.cfg.predictionType, modelOutput.Data, sample.Data, ap, bp)
+	x0 := predictX0(s.cfg.predictionType, modelOutput.Data, sample.Data, sqrt32(ap), sqrt32(bp))
 	if s.cfg.clipSample {
 		clamp(x0, float32(s.cfg.clipSampleRange))
 	}
@@ -131,22 +135,23 @@ func (c *common) AddNoise(x0, noise *tensor.Tensor, timesteps []float32) (*tenso
 	})
 }
 
-// predictX0 is x̂0 from the model output at ᾱ_t, with bp = 1 − ᾱ_t:
+// predictX0 is x̂0 from the model output for x_t = α·x_0 + σ·ε, where
+// α = √ᾱ_t, σ = √(1−ᾱ_t) for DDPM and DDIM, and the VP α_t, σ_t of a σ
+// schedule for DPM-Solver++ (its convert_model_output):
 //
-//	epsilon:      x̂0 = (x_t − √bp·ε)/√ᾱ_t
-//	v_prediction: x̂0 = √ᾱ_t·x_t − √bp·v
+//	epsilon:      x̂0 = (x_t − σ·ε)/α
+//	v_prediction: x̂0 = α·x_t − σ·v
 //	sample:       x̂0 = model output
-func predictX0(predictionType string, mo, x []float32, ap, bp float32) []float32 {
-	sa, sb := sqrt32(ap), sqrt32(bp)
+func predictX0(predictionType string, mo, x []float32, alpha, sigma float32) []float32 {
 	x0 := make([]float32, len(x))
 	switch predictionType {
 	case "epsilon":
 		for j := range x0 {
-			x0[j] = (x[j] - float32(sb*mo[j])) / sa
+			x0[j] = (x[j] - float32(sigma*mo[j])) / alpha
 		}
 	case "v_prediction":
 		for j := range x0 {
-			x0[j] = float32(sa*x[j]) - float32(sb*mo[j])
+			x0[j] = float32(alpha*x[j]) - float32(sigma*mo[j])
 		}
 	default: // "sample"
 		copy(x0, mo)

@@ -126,13 +126,13 @@ func (s *dpmSolver) Step(modelOutput *tensor.Tensor, i int, sample, noise *tenso
 	}
 	n := len(s.timesteps)
 	x := sample.Data
-	m0 := s.dataPrediction(modelOutput.Data, x, s.sigmas[i])
+	alphaS0, sigmaS0 := alphaSigma(s.sigmas[i])
+	m0 := predictX0(s.cfg.predictionType, modelOutput.Data, x, alphaS0, sigmaS0) // convert_model_output
 
 	lowerOrderFinal := i == n-1 && (s.cfg.eulerAtFinal || s.cfg.lowerOrderFinal && n < 15 || s.cfg.finalSigmasType == "zero")
 	firstOrder := s.cfg.solverOrder == 1 || s.stepsDone == 0 || lowerOrderFinal
 
 	alphaT, sigmaT := alphaSigma(s.sigmas[i+1])
-	alphaS0, sigmaS0 := alphaSigma(s.sigmas[i])
 	h := lambda(alphaT, sigmaT) - lambda(alphaS0, sigmaS0)
 	ratio := sigmaT / sigmaS0
 	c := alphaT * (exp32(-h) - 1)
@@ -159,29 +159,6 @@ func (s *dpmSolver) Step(modelOutput *tensor.Tensor, i int, sample, noise *tenso
 		PrevSample:   tensor.From(prev, sample.Shape...),
 		PredOriginal: tensor.From(append([]float32(nil), m0...), sample.Shape...),
 	}, nil
-}
-
-// dataPrediction is convert_model_output for dpmsolver++: x̂0 at σ.
-//
-//	epsilon:      x̂0 = (x − σ_t·ε)/α_t
-//	v_prediction: x̂0 = α_t·x − σ_t·v
-//	sample:       x̂0 = model output
-func (s *dpmSolver) dataPrediction(mo, x []float32, sigma float32) []float32 {
-	alpha, sigmaT := alphaSigma(sigma)
-	x0 := make([]float32, len(x))
-	switch s.cfg.predictionType {
-	case "epsilon":
-		for j := range x0 {
-			x0[j] = (x[j] - float32(sigmaT*mo[j])) / alpha
-		}
-	case "v_prediction":
-		for j := range x0 {
-			x0[j] = float32(alpha*x[j]) - float32(sigmaT*mo[j])
-		}
-	default: // "sample"
-		copy(x0, mo)
-	}
-	return x0
 }
 
 // AddNoise is x_t = α_t·x_0 + σ_t·ε with σ looked up by the timestep's
