@@ -17,25 +17,35 @@ type Padding struct{ Top, Left, Bottom, Right int }
 // as a Cout×(Cin·KH·KW) matrix and col(in) the im2col matrix (see
 // convGeometry), added to the bias. The images share one packing of the
 // weights, and an image's output has the same bits whatever the rest of the
-// batch. It panics if the shapes disagree: callers validate them.
+// batch. A 3x3, stride-1 convolution whose shape useWinograd picks runs as
+// Winograd F(2×2, 3×3) instead (see winograd.go), which rounds differently
+// but as accurately. It panics if the shapes disagree: callers validate them.
 func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 	if len(x.Shape) != 4 || len(w.Shape) != 4 || x.Shape[1] != w.Shape[1] || stride < 1 ||
 		(bias != nil && len(bias) != w.Shape[0]) {
 		panic(fmt.Sprintf("tensor: Conv2d of %v by %v (bias %d, stride %d)", x.Shape, w.Shape, len(bias), stride))
 	}
+	ho := (x.Shape[2]+pad.Top+pad.Bottom-w.Shape[2])/stride + 1
+	wo := (x.Shape[3]+pad.Left+pad.Right-w.Shape[3])/stride + 1
+	if ho < 1 || wo < 1 {
+		panic(fmt.Sprintf("tensor: Conv2d of %v by %v gives no output", x.Shape, w.Shape))
+	}
+	winograd := w.Shape[2] == 3 && w.Shape[3] == 3 && stride == 1 && useWinograd(w.Shape[1], w.Shape[0], ho, wo)
+	return conv2d(x, w, bias, stride, pad, winograd)
+}
+
+// conv2d is Conv2d on validated shapes, as Winograd F(2×2, 3×3) if winograd
+// is set (w must then be 3x3 and stride 1) or else as a GEMM per image.
+func conv2d(x, w *Tensor, bias []float32, stride int, pad Padding, winograd bool) *Tensor {
 	n, cin, h, wd := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 	cout, kh, kw := w.Shape[0], w.Shape[2], w.Shape[3]
 	ho := (h+pad.Top+pad.Bottom-kh)/stride + 1
 	wo := (wd+pad.Left+pad.Right-kw)/stride + 1
-	if ho < 1 || wo < 1 {
-		panic(fmt.Sprintf("tensor: Conv2d of %v by %v gives no output", x.Shape, w.Shape))
-	}
 	out := New(n, cout, ho, wo)
 	k, hw := cin*kh*kw, ho*wo
 	// The images are padded once, so that every window lies inside its image.
 	g := convGeometry{cin: cin, h: h + pad.Top + pad.Bottom, w: wd + pad.Left + pad.Right,
 		kh: kh, kw: kw, stride: stride, ho: ho, wo: wo}
-	g.taps()
 	src, size := x.Data, cin*h*wd
 	if pad != (Padding{}) {
 		buf := getBuffer(n * cin * g.h * g.w)
@@ -45,6 +55,11 @@ func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 			padImage(src[b*size:(b+1)*size], x.Data[b*cin*h*wd:(b+1)*cin*h*wd], cin, h, wd, pad)
 		}
 	}
+	if winograd {
+		winogradConv(out.Data, src, n, &g, w.Data, cout, bias)
+		return out
+	}
+	g.taps()
 	// out_b = bias, then out_b += W·col(img_b) for every image b.
 	prods := make([]product, n)
 	for b := range prods {

@@ -12,9 +12,13 @@
 // four times over k, advances its slices so that the compiler drops every
 // bounds check. Conv2d is that GEMM, W (Cout×Cin·KH·KW) times the im2col
 // matrix of each image, whose panels are packed straight from the (padded)
-// image; the images of a batch share one packing of the weights. Natively a
-// large product is split over GOMAXPROCS goroutines; under wasm it runs on
-// one, and the browser parallelises with workers instead.
+// image; the images of a batch share one packing of the weights. A 3x3,
+// stride-1 convolution of 8x8 or more pixels and 16 or more channels is
+// Winograd F(2×2, 3×3) instead: 16 GEMMs of Cout×Cin transformed weights by
+// Cin×tiles transformed 4×4 input tiles, 2.25 times fewer multiplications,
+// 1.3-2x faster. Natively a large product is split over GOMAXPROCS
+// goroutines; under wasm it runs on one, and the browser parallelises with
+// workers instead.
 //
 // # Determinism
 //
