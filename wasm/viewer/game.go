@@ -29,7 +29,7 @@ var (
 
 // game draws a sampleview.View that the message goroutine updates under mu.
 // Draw repaints only when the view, the canvas size or the pixel ratio
-// changed, so an idle viewer costs nothing but Ebiten's frame loop.
+// changed; main asks Ebiten for a frame only when a message arrived.
 type game struct {
 	mu   *sync.Mutex
 	view *sampleview.View

@@ -37,6 +37,7 @@ func main() {
 			mu.Lock()
 			err := view.Apply(m)
 			mu.Unlock()
+			ebiten.ScheduleFrame()
 			if err != nil {
 				warn(err)
 			}
@@ -63,7 +64,14 @@ func main() {
 	if loading := window.Get("document").Call("getElementById", "loading"); loading.Truthy() {
 		loading.Call("remove")
 	}
-	ebiten.SetScreenClearedEveryFrame(false) // Draw repaints only when something changed
+	// Ebiten calls Update and Draw only when a message was applied
+	// (ScheduleFrame above), on input or on a resize, not 60 times a second,
+	// so an idle viewer takes almost no CPU from the sampling workers. (The
+	// mode is deprecated in favour of SetScreenClearedEveryFrame(false)
+	// alone, which still runs Update and Draw every frame.) Draw repaints
+	// only when something changed, over the last frame.
+	ebiten.SetFPSMode(ebiten.FPSModeVsyncOffMinimum)
+	ebiten.SetScreenClearedEveryFrame(false)
 	if err := ebiten.RunGame(newGame(&mu, view)); err != nil {
 		window.Get("console").Call("error", "viewer: "+err.Error())
 	}
