@@ -18,9 +18,11 @@ type viewerReady struct{}
 // messages are held; then the run, the latest frame of each image and the
 // end are sent, so a late viewer still shows the current state.
 //
-// When the person prefers reduced motion, frames go to the viewer at most
-// every reducedMotionGap (the latest of each image), so the noise does not
-// flicker at the sampling rate; the final frames always go.
+// Frames go to the viewer at most every frameGap, the latest of each image
+// together, so that the viewer repaints once for them rather than once per
+// image and step: every repaint takes CPU from the sampling workers. When the
+// person prefers reduced motion, the gap is reducedMotionGap, so the noise
+// does not flicker at the sampling rate. The final frames always go.
 type viewer struct {
 	iframe   js.Value
 	origin   string
@@ -33,14 +35,17 @@ type viewer struct {
 	lastSent time.Time
 }
 
-const reducedMotionGap = 500 * time.Millisecond
+const (
+	frameGap         = 250 * time.Millisecond
+	reducedMotionGap = 500 * time.Millisecond
+)
 
 func newViewer(iframe js.Value) *viewer {
 	origin := js.Global().Get("location").Get("origin").String()
 	if origin == "null" { // a file: page
 		origin = "*"
 	}
-	v := &viewer{iframe: iframe, origin: origin, run: js.Undefined(), end: js.Undefined()}
+	v := &viewer{iframe: iframe, origin: origin, run: js.Undefined(), end: js.Undefined(), gap: frameGap}
 	if js.Global().Call("matchMedia", "(prefers-reduced-motion: reduce)").Get("matches").Bool() {
 		v.gap = reducedMotionGap
 	}
