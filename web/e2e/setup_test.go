@@ -88,7 +88,7 @@ func build() error {
 		cmd.Dir = root
 		cmd.Env = os.Environ()
 		if s.wasm {
-			cmd.Env = append(cmd.Env, "GOOS=js", "GOARCH=wasm")
+			cmd.Env = append(cmd.Env, "GOOS=js", "GOARCH=wasm", "GOWASM=satconv,signext") // as the Makefile builds them
 		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("building %s: %v\n%s", s.pkg, err, out)
