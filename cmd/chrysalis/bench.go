@@ -68,6 +68,11 @@ func runBench(args []string, e env) error {
 		fmt.Fprintf(w, " %9s", fmt.Sprintf("%d thr", t))
 	}
 	fmt.Fprintln(w, "  (GFLOP/s, best call)")
+	// Warm-up, untimed: V8 moves wasm code to its optimising tier only after
+	// it has run hot for a while (about 1.5x faster afterwards).
+	for _, s := range gemmShapes {
+		benchGemm(s.m, s.n, s.k, 1, time.Second)
+	}
 	for _, s := range gemmShapes {
 		fmt.Fprintf(w, "%-6d %-6d %-6d %-38s", s.m, s.n, s.k, s.what)
 		for _, t := range threads {
