@@ -30,7 +30,7 @@ test-wasm:
 
 # A count, not a duration: time-limited fuzzing can fail spuriously with
 # "context deadline exceeded" in Go 1.26's fuzz coordinator (golang/go#75804).
-FUZZTIME ?= 20000x
+FUZZTIME ?= 500000x
 test-fuzz:
 	$(GO) test -run=NONE -fuzz=^FuzzConfig$$ -fuzztime=$(FUZZTIME) ./core/unet
 	$(GO) test -run=NONE -fuzz=^FuzzConfig$$ -fuzztime=$(FUZZTIME) ./core/scheduler
