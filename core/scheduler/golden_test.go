@@ -1,5 +1,9 @@
 package scheduler
 
+// The scheduler traces are diffusers v0.31.0's own outputs, read through
+// golden.Dir from ../shared/reference/diffusers/schedulers beside the
+// repository; a missing file fails the test.
+
 import (
 	"fmt"
 	"math"

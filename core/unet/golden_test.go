@@ -1,5 +1,9 @@
 package unet_test
 
+// The UNet2DModel goldens (unet_tiny, unet_course) are diffusers v0.31.0's own
+// outputs, read through golden.Dir from ../shared/reference/diffusers beside
+// the repository; a missing file fails the test.
+
 import (
 	"math"
 	"os"
