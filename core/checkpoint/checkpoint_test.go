@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"chrysalis/core/checkpoint"
-	"chrysalis/core/internal/golden"
+	"chrysalis/core/golden"
 	"chrysalis/core/pytorch/pytorchtest"
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"chrysalis/core/internal/golden"
+	"chrysalis/core/golden"
 	"chrysalis/core/tensor"
 )
 

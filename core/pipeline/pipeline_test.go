@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"chrysalis/core/internal/golden"
+	"chrysalis/core/golden"
 	"chrysalis/core/scheduler"
 	"chrysalis/core/tensor"
 )

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"chrysalis/core/internal/golden"
+	"chrysalis/core/golden"
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"
 )

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"chrysalis/core/internal/golden"
+	"chrysalis/core/golden"
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"
 )

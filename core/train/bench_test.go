@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"chrysalis/core/internal/golden"
+	"chrysalis/core/golden"
 	"chrysalis/core/tensor"
 	"chrysalis/core/unet"
 )

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"chrysalis/core/internal/golden"
+	"chrysalis/core/golden"
 	"chrysalis/core/unet"
 )
 

@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"chrysalis/core/checkpoint"
-	"chrysalis/core/internal/golden"
+	"chrysalis/core/golden"
 	"chrysalis/core/unet"
 	"chrysalis/core/unet/unettest"
 )

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"chrysalis/core/internal/golden"
+	"chrysalis/core/golden"
 	"chrysalis/core/scheduler"
 	"chrysalis/core/tensor"
 	"chrysalis/core/unet"

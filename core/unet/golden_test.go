@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"chrysalis/core/internal/golden"
+	"chrysalis/core/golden"
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"
 	"chrysalis/core/unet"

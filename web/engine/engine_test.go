@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"chrysalis/core/golden"
 	"chrysalis/core/pipeline"
 	"chrysalis/core/scheduler"
 )
@@ -34,20 +35,7 @@ func TestSplit(t *testing.T) {
 // (../shared/models/butterflies-32) as the page would send it.
 func modelFiles(t *testing.T) map[string][]byte {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = filepath.Dir(dir)
-	}
-	model := filepath.Join(dir, "..", "shared", "models", "butterflies-32")
+	model := filepath.Join(golden.SharedDir(t), "models", "butterflies-32")
 	files := map[string][]byte{}
 	for _, name := range []string{"config.json", "scheduler_config.json", "diffusion_pytorch_model.safetensors"} {
 		data, err := os.ReadFile(filepath.Join(model, name))

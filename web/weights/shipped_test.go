@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"chrysalis/core/golden"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,7 +9,7 @@ import (
 
 // The shipped index must describe the shipped files exactly.
 func TestShippedIndex(t *testing.T) {
-	root := repoRoot(t)
+	root := golden.Root(t)
 	data, err := os.ReadFile(filepath.Join(root, IndexPath))
 	if err != nil {
 		t.Fatal(err)
@@ -27,22 +28,5 @@ func TestShippedIndex(t *testing.T) {
 				t.Errorf("model %s: %v", m.Name, err)
 			}
 		}
-	}
-}
-
-func repoRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
 	}
 }

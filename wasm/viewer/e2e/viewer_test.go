@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"chrysalis/core/golden"
 	"chrysalis/web/sampleview"
 )
 
@@ -83,7 +84,7 @@ function post(msg) {
 
 func TestViewerInScrollingPage(t *testing.T) {
 	chromium := findChromium(t)
-	root := repoRoot(t)
+	root := golden.Root(t)
 	shots := filepath.Join(root, "out", "screenshots")
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
@@ -612,23 +613,4 @@ func findChromium(t *testing.T) string {
 	}
 	t.Skip("chromium not found on PATH; set CI=true to make this a failure")
 	return ""
-}
-
-// repoRoot walks up from the working directory to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }

@@ -11,10 +11,10 @@ import (
 	"chrysalis/core/unet"
 )
 
-// root walks up from the working directory to the directory holding go.mod.
-// It works natively and under js/wasm, where Node provides the working
-// directory and the file system.
-func root(t testing.TB) string {
+// Root walks up from the working directory to the directory holding go.mod:
+// the repository checkout. It works natively and under js/wasm, where Node
+// provides the working directory and the file system.
+func Root(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -35,7 +35,7 @@ func root(t testing.TB) string {
 // SharedDir is the absolute path of <repo root>/../shared.
 func SharedDir(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join(filepath.Dir(root(t)), "shared")
+	dir := filepath.Join(filepath.Dir(Root(t)), "shared")
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("golden: shared data missing: %v", err)
 	}
