@@ -211,7 +211,7 @@ func loadStatus(s *State) *ui.Node {
 	return ui.El("div", ui.Class("load-status"),
 		ui.El("progress", ui.ID("model-progress"), ui.A("max", strconv.FormatInt(max(l.Total, 1), 10)),
 			ui.A("value", strconv.FormatInt(l.Done, 10)), ui.A("aria-label", "Model download"), ui.Bool("hidden", l.Phase != Loading)),
-		ui.El("p", ui.ID("model-status"), ui.A("data-state", [...]string{"loading", "ready", "failed"}[l.Phase]), ui.Text(text)),
+		ui.El("p", ui.ID("model-status"), ui.A("data-model", l.Model), ui.A("data-state", [...]string{"loading", "ready", "failed"}[l.Phase]), ui.Text(text)),
 	)
 }
 

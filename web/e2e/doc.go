@@ -3,7 +3,8 @@
 // index.html in headless Chromium (chromedp): a run whose viewer shows
 // images and whose PNG equals `chrysalis sample`; URL parameters, hostile
 // ones included; Stop and Run again; corrupt, truncated, missing and
-// misconfigured model files; keyboard focus order, phone width, the embed
+// misconfigured model files; every shipped model, picked in the menu of a
+// site served below a path; keyboard focus order, phone width, the embed
 // layout and the embed example page, with screenshots in out/screenshots. No
 // page may log a console error or throw.
 //

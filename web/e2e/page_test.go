@@ -8,9 +8,6 @@ import (
 	"image"
 	"image/png"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,20 +51,7 @@ func TestRunMatchesCLI(t *testing.T) {
 	}
 
 	page := tb.downloadPNG(t)
-	cliPNG := filepath.Join(t.TempDir(), "cli.png")
-	cli := exec.Command(filepath.Join(built, "chrysalis"), "sample", "-model", filepath.Join(root, modelDir), "-variant", "fp16",
-		"-scheduler", "ddim", "-steps", "10", "-seed", "7", "-batch", "2", "-out", cliPNG)
-	if out, err := cli.CombinedOutput(); err != nil {
-		t.Fatalf("chrysalis sample: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(cliPNG)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := cliSample(t, modelDir, "-variant", "fp16", "-scheduler", "ddim", "-steps", "10", "-seed", "7", "-batch", "2")
 	if diff := pixelDiff(page, want); diff != "" {
 		t.Errorf("the page's PNG differs from chrysalis sample's: %s", diff)
 	}

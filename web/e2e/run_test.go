@@ -8,10 +8,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"image/png"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,20 +48,7 @@ func TestStopAndRunAgain(t *testing.T) {
 	if done.Frames != done.Total || done.Total != 16 {
 		t.Errorf("the second run got %d of %d frames, want 16", done.Frames, done.Total)
 	}
-	cliPNG := filepath.Join(t.TempDir(), "cli.png")
-	cli := exec.Command(filepath.Join(built, "chrysalis"), "sample", "-model", filepath.Join(root, modelDir), "-variant", "fp16",
-		"-scheduler", "ddim", "-steps", "8", "-seed", "3", "-batch", "2", "-out", cliPNG)
-	if out, err := cli.CombinedOutput(); err != nil {
-		t.Fatalf("chrysalis sample: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(cliPNG)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := cliSample(t, modelDir, "-variant", "fp16", "-scheduler", "ddim", "-steps", "8", "-seed", "3", "-batch", "2")
 	if diff := pixelDiff(tb.downloadPNG(t), want); diff != "" {
 		t.Errorf("the run after a Stop differs from chrysalis sample: %s", diff)
 	}

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -129,10 +130,24 @@ type site struct {
 
 func serve(t testing.TB, override map[string]http.HandlerFunc) *site {
 	t.Helper()
+	return serveAt(t, "", override)
+}
+
+// serveAt is serve with the site under prefix ("/notes/demo", say), as course
+// notes host it; every other path is not found. Paths in override and in the
+// hit counts are those below prefix.
+func serveAt(t testing.TB, prefix string, override map[string]http.HandlerFunc) *site {
+	t.Helper()
 	s := &site{hits: map[string]int{}}
 	files := http.FileServer(http.Dir(root))
 	builtFiles := http.FileServer(http.Dir(built))
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path, ok := strings.CutPrefix(r.URL.Path, prefix)
+		if !ok || !strings.HasPrefix(path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		r.URL.Path = path
 		s.mu.Lock()
 		s.hits[r.URL.Path]++
 		s.mu.Unlock()
@@ -346,6 +361,26 @@ func save(t testing.TB, name string, buf []byte) {
 	if err := os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// cliSample runs chrysalis sample on the model folder (relative to the
+// repository root) with the given flags and decodes its PNG.
+func cliSample(t testing.TB, model string, flags ...string) image.Image {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "cli.png")
+	args := append([]string{"sample", "-model", filepath.Join(root, model), "-out", out}, flags...)
+	if msg, err := exec.Command(filepath.Join(built, "chrysalis"), args...).CombinedOutput(); err != nil {
+		t.Fatalf("chrysalis %s: %v\n%s", strings.Join(args, " "), err, msg)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("chrysalis sample's PNG: %v", err)
+	}
+	return img
 }
 
 // downloadPNG fetches the page's "Download PNG" link and decodes it.
