@@ -415,13 +415,20 @@ func (t *Trainer) logf(format string, args ...any) {
 }
 
 // writeFile writes data to path atomically (a temporary file, then a rename),
-// so that an interrupted run never leaves a half-written file.
+// so that an interrupted run never leaves a half-written file. The file gets
+// mode 0644, readable by all as os.WriteFile would make it, not the 0600 of
+// a temporary file: the folder may be served to a browser.
 func writeFile(path string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
 		return fmt.Errorf("train: %w", err)
 	}
 	if err := write(f); err != nil {

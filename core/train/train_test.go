@@ -278,9 +278,12 @@ func TestTrainOverfits(t *testing.T) {
 	if string(ck.SchedulerConfig) != schedulerConfig {
 		t.Errorf("scheduler_config.json = %s", ck.SchedulerConfig)
 	}
-	for _, f := range []string{"report.png", "loss.tsv", "samples/epoch_0020.png", stateFile} {
-		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+	for _, f := range []string{"config.json", "diffusion_pytorch_model.safetensors", "report.png", "loss.tsv", "samples/epoch_0020.png", stateFile} {
+		// Readable by all, like any file the user writes: a web server may serve the folder.
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
+		} else if fi.Mode().Perm()&0o044 != 0o044 {
+			t.Errorf("%s has mode %v, want it readable by group and others", f, fi.Mode())
 		}
 	}
 	tsv, _ := os.ReadFile(filepath.Join(out, "loss.tsv"))
