@@ -82,6 +82,23 @@ func TestTrainAndEval(t *testing.T) {
 	if !regexp.MustCompile(`^eval loss \(v_prediction\): \d+\.\d+ \(95% CI \d+\.\d+–\d+\.\d+, 3 images\)\n$`).MatchString(stdout) {
 		t.Errorf("eval printed %q", stdout)
 	}
+	// A model against itself differs by exactly nothing, image by image.
+	stdout, _, err = runCLI(false, "eval", "-model", out, "-data", data, "-vs", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(stdout, "difference (model − vs), paired: +0.00000 (95% CI +0.00000 to +0.00000)\n") ||
+		!strings.Contains(stdout, "\nvs "+out+": ") {
+		t.Errorf("eval -vs itself printed %q", stdout)
+	}
+	for vs, want := range map[string]string{
+		t.TempDir():        "no model_index.json or config.json",
+		tinyFolder(t, nil): "predicts epsilon, -model v_prediction: their losses are not comparable",
+	} {
+		if _, _, err := runCLI(false, "eval", "-model", out, "-data", data, "-vs", vs); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("eval -vs %s: %v, want an error containing %q", vs, err, want)
+		}
+	}
 
 	// Without -resume the checkpoint is protected; with it, the run goes on.
 	if _, _, err := runCLI(false, "train", "-data", data, "-config", cfg, "-out", out, "-epochs", "3", "-batch", "2"); err == nil ||

@@ -75,6 +75,21 @@ func Evaluate(ctx context.Context, m *unet.Model, obj *Objective, data *Dataset,
 	return summarize(losses), nil
 }
 
+// Paired compares two evaluations of the same images with the same draws:
+// the per-image differences d_i = a_i − b_i, their mean and its 95% CI. The
+// image and its noise account for most of a loss's spread and cancel in d_i,
+// so the paired interval is far narrower than either evaluation's own.
+func Paired(a, b Eval) (Eval, error) {
+	if len(a.Losses) != len(b.Losses) {
+		return Eval{}, fmt.Errorf("train: a paired comparison needs the same images: %d and %d losses", len(a.Losses), len(b.Losses))
+	}
+	d := make([]float64, len(a.Losses))
+	for i := range d {
+		d[i] = a.Losses[i] - b.Losses[i]
+	}
+	return summarize(d), nil
+}
+
 // summarize gives the mean of x and its 95% confidence interval,
 // mean ± t(0.975, n−1)·s/√n (the interval is the mean alone for n = 1).
 func summarize(x []float64) Eval {
