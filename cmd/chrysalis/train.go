@@ -228,6 +228,18 @@ func runEval(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	cfg := a.model.Config
+	var b evalModel
+	if *vs != "" {
+		if b, err = loadEvalModel(*vs); err != nil {
+			return err
+		}
+		if err := a.obj.Comparable(b.obj); err != nil {
+			return fmt.Errorf("eval: -model %s and -vs %s are not comparable: %w", *model, *vs, err)
+		}
+		if bc := b.model.Config; bc.InChannels != cfg.InChannels || bc.SampleSize != cfg.SampleSize {
+			return fmt.Errorf("eval: -vs %s takes %d×%v images, -model %d×%v", *vs, bc.InChannels, bc.SampleSize, cfg.InChannels, cfg.SampleSize)
+		}
+	}
 	ds, err := train.LoadDataset(*data, cfg.InChannels, cfg.SampleSize[0], cfg.SampleSize[1])
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
@@ -243,16 +255,6 @@ func runEval(ctx context.Context, args []string, e env) error {
 	fmt.Fprintf(e.stdout, "eval loss (%s): %s\n", a.obj.PredictionType, ev)
 	if *vs == "" {
 		return nil
-	}
-	b, err := loadEvalModel(*vs)
-	if err != nil {
-		return err
-	}
-	switch bc := b.model.Config; {
-	case b.obj.PredictionType != a.obj.PredictionType:
-		return fmt.Errorf("eval: -vs %s predicts %s, -model %s: their losses are not comparable", *vs, b.obj.PredictionType, a.obj.PredictionType)
-	case bc.InChannels != cfg.InChannels || bc.SampleSize != cfg.SampleSize:
-		return fmt.Errorf("eval: -vs %s takes %d×%v images, -model %d×%v", *vs, bc.InChannels, bc.SampleSize, cfg.InChannels, cfg.SampleSize)
 	}
 	evb, err := train.Evaluate(ctx, b.model, b.obj, ds, idx, 0)
 	if err != nil {

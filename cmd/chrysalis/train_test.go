@@ -93,7 +93,7 @@ func TestTrainAndEval(t *testing.T) {
 	}
 	for vs, want := range map[string]string{
 		t.TempDir():        "no model_index.json or config.json",
-		tinyFolder(t, nil): "predicts epsilon, -model v_prediction: their losses are not comparable",
+		tinyFolder(t, nil): "are not comparable: prediction_type v_prediction against epsilon",
 	} {
 		if _, _, err := runCLI(false, "eval", "-model", out, "-data", data, "-vs", vs); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("eval -vs %s: %v, want an error containing %q", vs, err, want)

@@ -28,3 +28,32 @@ func TestPaired(t *testing.T) {
 		t.Errorf("Paired of 4 and 1 images: %v", err)
 	}
 }
+
+// Two scheduler configs give comparable losses only with the same target,
+// timesteps and noise schedule; the error names the first difference.
+func TestComparable(t *testing.T) {
+	base, err := NewObjective(DefaultSchedulerConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := base.Comparable(base); err != nil {
+		t.Errorf("an objective against itself: %v", err)
+	}
+	for _, c := range []struct{ from, to, want string }{
+		{`"prediction_type": "v_prediction"`, `"prediction_type": "epsilon"`, "prediction_type v_prediction against epsilon"},
+		{`"num_train_timesteps": 1000`, `"num_train_timesteps": 500`, "num_train_timesteps 1000 against 500"},
+		{`"beta_schedule": "squaredcos_cap_v2"`, `"beta_schedule": "linear"`, "noise schedule: alphas_cumprod[0]"},
+	} {
+		cfg := strings.Replace(string(DefaultSchedulerConfig), c.from, c.to, 1)
+		if cfg == string(DefaultSchedulerConfig) {
+			t.Fatalf("DefaultSchedulerConfig has no %s", c.from)
+		}
+		other, err := NewObjective([]byte(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := base.Comparable(other); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("against %s: %v, want an error containing %q", c.to, err, c.want)
+		}
+	}
+}

@@ -21,6 +21,24 @@ type Objective struct {
 	alphasCumprod []float32
 }
 
+// Comparable says whether losses under o and p measure the same task: the
+// same target, the same timesteps and the same ᾱ_t, so that the noised
+// inputs of a fixed draw are identical. The error names the first difference.
+func (o *Objective) Comparable(p *Objective) error {
+	switch {
+	case o.PredictionType != p.PredictionType:
+		return fmt.Errorf("prediction_type %s against %s", o.PredictionType, p.PredictionType)
+	case o.Timesteps != p.Timesteps:
+		return fmt.Errorf("num_train_timesteps %d against %d", o.Timesteps, p.Timesteps)
+	}
+	for t, a := range o.alphasCumprod {
+		if a != p.alphasCumprod[t] {
+			return fmt.Errorf("noise schedule: alphas_cumprod[%d] = %g against %g", t, a, p.alphasCumprod[t])
+		}
+	}
+	return nil
+}
+
 // NewObjective reads a scheduler_config.json of any of the scheduler classes:
 // its betas give the forward process (as DDPMScheduler built from it), and
 // its prediction_type (default epsilon) the target.
