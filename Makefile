@@ -1,6 +1,13 @@
 # Chrysalis build, test and benchmark entry points. See README.md.
+
+# Go 1.27.3, fetched by the go command from the module proxy on a machine that
+# starts with an older Go (Make 4.3 does not export to $(shell), hence the
+# explicit prefix below). simd/archsimd needs GOEXPERIMENT=simd: WebAssembly
+# SIMD128 in the browser, SSE/AVX natively.
+export GOTOOLCHAIN  := go1.27.3
+export GOEXPERIMENT := simd
 GO        ?= go
-GOROOT    := $(shell $(GO) env GOROOT)
+GOROOT    := $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) $(GO) env GOROOT)
 WASM_EXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
 # Native builds keep Go's default GOAMD64=v1: with v3 the compiler fuses x*y+z
 # into FMA inside math/rand/v2's normal sampler, which wasm never does, and the
