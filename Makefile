@@ -15,7 +15,7 @@ WASM_EXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
 # kernels themselves are FMA-free and bit-identical at any level (checked by
 # the v3 test run below); benchmarks use v3.
 
-.PHONY: all test test-native test-wasm test-fuzz test-e2e bench bench-native bench-wasm bench-browser serve wasm
+.PHONY: goldens all test test-native test-wasm test-fuzz test-e2e bench bench-native bench-wasm bench-browser serve wasm
 
 # WebAssembly builds may use the saturating float-to-int and sign-extension
 # instructions (in every browser and Node since 2021): ~15% less worker CPU.
@@ -61,6 +61,13 @@ wasm:
 	GOOS=js GOARCH=wasm $(GO) build -o static/worker.wasm ./wasm/worker
 	GOOS=js GOARCH=wasm $(GO) build -o static/viewer.wasm ./wasm/viewer
 	cp $(GOROOT)/lib/wasm/wasm_exec.js static/wasm_exec.js
+
+# The diffusers goldens the tests read, rewritten from the reference outputs
+# (see core/golden/testdata/diffusers/README.md). REFERENCE=DIR names them.
+REFERENCE ?= ../shared/reference/diffusers
+goldens:
+	rm -rf core/golden/testdata/diffusers/*/ core/golden/testdata/diffusers/REFERENCE.md
+	$(GO) run ./cmd/goldens -from $(REFERENCE) -to core/golden/testdata/diffusers
 
 # The demo with the shipped default model on http://$(ADDR)/.
 ADDR ?= 127.0.0.1:8080

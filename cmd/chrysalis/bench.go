@@ -24,9 +24,8 @@ the HF course's Unit 1 UNet (im2col: m = out channels, n = pixels, k = 9 · in
 channels), single-threaded and on all cores, and milliseconds per UNet forward
 pass at batch 1 and 4 with the effective GFLOP/s (2 · MACs / time) for:
   course         the course's UNet2DModel (64,128,128,256), 32x32, config and
-                 formula weights from ../shared/reference/diffusers/unet_course
+                 formula weights from core/golden/testdata/diffusers/unet_course
   butterflies-32 the shipped default model, from static/models/butterflies-32
-                 (or ../shared/models/butterflies-32)
 Each figure is the fastest of repeated calls, which a busy machine disturbs
 least. Paths are relative to the repository root, found by walking up to go.mod.
 It takes about a minute natively; run it in wasm with
@@ -89,11 +88,7 @@ func runBench(args []string, e env) error {
 		name string
 		m    *unet.Model
 	}{{"course (64,128,128,256)", course}}
-	dir := filepath.Join(root, "static", "models", "butterflies-32")
-	if _, err := os.Stat(dir); err != nil {
-		dir = filepath.Join(filepath.Dir(root), "shared", "models", "butterflies-32")
-	}
-	ck, err := checkpoint.LoadDir(dir)
+	ck, err := checkpoint.LoadDir(filepath.Join(root, "static", "models", "butterflies-32"))
 	if err != nil {
 		return fmt.Errorf("bench: default model: %w", err)
 	}
@@ -167,7 +162,7 @@ func benchForward(m *unet.Model, batch int, d time.Duration) (float64, error) {
 // formula weights of the reference README: for the tensor with sorted index
 // k, w[i] = float32(0.02·sin(0.1·i + 1.7·k)), plus 1 for GroupNorm weights.
 func courseModel(root string) (*unet.Model, error) {
-	dir := filepath.Join(filepath.Dir(root), "shared", "reference", "diffusers", "unet_course")
+	dir := filepath.Join(root, "core", "golden", "testdata", "diffusers", "unet_course")
 	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("course model: %w", err)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"chrysalis/core/golden"
 )
 
 // TestCourseModel: the bench's course UNet has the forward cost of
@@ -20,7 +22,7 @@ func TestCourseModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(shared(t), "reference", "diffusers", "unet_course", "info.json"))
+	data, err := os.ReadFile(filepath.Join(golden.Dir(t), "unet_course", "info.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

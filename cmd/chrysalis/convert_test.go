@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"chrysalis/core/golden"
 	"chrysalis/core/safetensors"
 )
 
@@ -112,14 +113,13 @@ func TestConvertPipelineLayout(t *testing.T) {
 // names (query/key/value/proj_attn): the copy holds today's names, byte for
 // byte the file diffusers' save_pretrained wrote for them.
 func TestConvertLegacyNames(t *testing.T) {
-	ref := filepath.Join(shared(t), "reference", "diffusers", "unet_tiny")
 	dir := tinyFolder(t, nil)
-	copyFile(t, filepath.Join(ref, "legacy_keys.safetensors"), filepath.Join(dir, "diffusion_pytorch_model.safetensors"))
+	writeTensors(t, filepath.Join(dir, "diffusion_pytorch_model.safetensors"), golden.LegacyTensors(t), safetensors.F32)
 	out := t.TempDir()
 	if _, _, err := runCLI(false, "convert", "-model", dir, "-out", out); err != nil {
 		t.Fatal(err)
 	}
-	want, errA := os.ReadFile(filepath.Join(ref, "diffusion_pytorch_model.safetensors"))
+	want, errA := os.ReadFile(filepath.Join(golden.Dir(t), "unet_tiny", "diffusion_pytorch_model.safetensors"))
 	got, errB := os.ReadFile(filepath.Join(out, "diffusion_pytorch_model.safetensors"))
 	if errA != nil || errB != nil || !bytes.Equal(got, want) {
 		t.Errorf("converted legacy weights differ from today's file (%v, %v)", errA, errB)

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"image/png"
 	"os"
 
 	"chrysalis/core/pipeline"
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"
+
+	"golang.org/x/image/draw"
 )
 
 // readNoise reads the -init-noise file: tensor "noise", F32 [B,C,H,W].
@@ -35,37 +38,43 @@ func readNoise(path string) (*tensor.Tensor, error) {
 	return x, nil
 }
 
-// writeRaw writes the final samples as safetensors tensor "sample" (F32).
-func writeRaw(path string, x *tensor.Tensor) error {
+// writeRaw writes the final samples as safetensors tensor "sample" (F32)
+// and returns the file's size.
+func writeRaw(path string, x *tensor.Tensor) (int, error) {
 	var buf bytes.Buffer
 	if err := safetensors.Write(&buf, []safetensors.Entry{{Name: "sample", Tensor: x}}, safetensors.F32, nil); err != nil {
-		return fmt.Errorf("sample: -save-raw: %w", err)
+		return 0, fmt.Errorf("sample: -save-raw: %w", err)
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("sample: -save-raw: %w", err)
+		return 0, fmt.Errorf("sample: -save-raw: %w", err)
 	}
-	return nil
+	return buf.Len(), nil
 }
 
-// writePNG writes the batch as one PNG: the image, or a grid of them.
-func writePNG(path string, x *tensor.Tensor) error {
-	if path == "" {
-		return nil
-	}
+// maxScale bounds -scale: 16× makes a 64-image grid of 32×32 pictures
+// 4096 px wide.
+const maxScale = 16
+
+// writePNG writes the batch as one PNG, the image or a grid of them, each
+// pixel drawn as a scale×scale block, and returns the file's size and the
+// picture's bounds.
+func writePNG(path string, x *tensor.Tensor, scale int) (int, image.Rectangle, error) {
 	imgs, err := pipeline.Images(x)
 	if err != nil {
-		return fmt.Errorf("sample: %w", err)
+		return 0, image.Rectangle{}, fmt.Errorf("sample: %w", err)
 	}
 	grid, err := pipeline.Grid(imgs)
 	if err != nil {
-		return fmt.Errorf("sample: %w", err)
+		return 0, image.Rectangle{}, fmt.Errorf("sample: %w", err)
 	}
+	big := image.NewNRGBA(image.Rect(0, 0, scale*grid.Rect.Dx(), scale*grid.Rect.Dy()))
+	draw.NearestNeighbor.Scale(big, big.Rect, grid, grid.Rect, draw.Src, nil)
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, grid); err != nil {
-		return fmt.Errorf("sample: -out %q: %w", path, err)
+	if err := png.Encode(&buf, big); err != nil {
+		return 0, image.Rectangle{}, fmt.Errorf("sample: -out %q: %w", path, err)
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("sample: -out: %w", err)
+		return 0, image.Rectangle{}, fmt.Errorf("sample: -out: %w", err)
 	}
-	return nil
+	return buf.Len(), big.Rect, nil
 }

@@ -3,15 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"image"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"chrysalis/core/checkpoint"
+	"chrysalis/core/golden"
 	"chrysalis/core/pipeline"
 	"chrysalis/core/safetensors"
 	"chrysalis/core/tensor"
@@ -19,26 +22,12 @@ import (
 	"chrysalis/web/settings"
 )
 
-// shared is <repo root>/../shared; its absence fails the test.
-func shared(t testing.TB) string {
-	t.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(filepath.Dir(root), "shared")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("shared data: %v", err)
-	}
-	return dir
-}
-
 // tinyFolder writes a single-model folder with unet_tiny's config and
 // weights and the golden pipeline's DDPM scheduler config (epsilon,
 // squaredcos_cap_v2). edit, if set, changes the weights first.
 func tinyFolder(t testing.TB, edit func(map[string]*tensor.Tensor)) string {
 	t.Helper()
-	ref := filepath.Join(shared(t), "reference", "diffusers")
+	ref := golden.Dir(t)
 	dir := t.TempDir()
 	copyFile(t, filepath.Join(ref, "unet_tiny", "config.json"), filepath.Join(dir, "config.json"))
 	copyFile(t, filepath.Join(ref, "pipeline", "ddpm10_scheduler_config.json"), filepath.Join(dir, "scheduler_config.json"))
@@ -119,8 +108,8 @@ func rawSample(t testing.TB, path string) *tensor.Tensor {
 }
 
 // TestSample runs sample end to end on unet_tiny: the PNG is the grid of
-// the raw samples' images, and nothing is printed when stderr is not a
-// terminal.
+// the raw samples' images, each pixel a 4×4 block by default, and stdout says
+// what was written, also when it is not a terminal (no progress bar then).
 func TestSample(t *testing.T) {
 	dir := tinyFolder(t, nil)
 	out := t.TempDir()
@@ -130,7 +119,9 @@ func TestSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stdout != "" || stderr != "" {
+	wrote := regexp.MustCompile(`^wrote ` + regexp.QuoteMeta(raw) + ` \(36\.1 KiB\): samples \[3 3 32 32\] F32; ddpm, 3 steps, seed 5; [0-9.]+m?s\n` +
+		`wrote ` + regexp.QuoteMeta(pngPath) + ` \([0-9.]+ KiB\): a 2x2 grid of 3 images of 32×32 at 4×, 256×256 px; ddpm, 3 steps, seed 5; [0-9.]+m?s\n$`)
+	if !wrote.MatchString(stdout) || stderr != "" {
 		t.Errorf("output when not a terminal: stdout %q, stderr %q", stdout, stderr)
 	}
 	x := rawSample(t, raw)
@@ -154,13 +145,13 @@ func TestSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img.Bounds() != grid.Bounds() || grid.Bounds().Dx() != 64 || grid.Bounds().Dy() != 64 {
-		t.Fatalf("PNG bounds %v, want the 2x2 grid %v", img.Bounds(), grid.Bounds())
+	if img.Bounds() != image.Rect(0, 0, 256, 256) || grid.Bounds() != image.Rect(0, 0, 64, 64) {
+		t.Fatalf("PNG bounds %v, want 4× the 2x2 grid %v", img.Bounds(), grid.Bounds())
 	}
-	for y := 0; y < 64; y++ {
-		for x := 0; x < 64; x++ {
+	for y := 0; y < 256; y++ {
+		for x := 0; x < 256; x++ {
 			r1, g1, b1, a1 := img.At(x, y).RGBA()
-			r2, g2, b2, a2 := grid.At(x, y).RGBA()
+			r2, g2, b2, a2 := grid.At(x/4, y/4).RGBA()
 			if r1 != r2 || g1 != g2 || b1 != b2 || a1 != a2 {
 				t.Fatalf("PNG pixel (%d,%d) differs from the raw sample's image", x, y)
 			}
@@ -170,7 +161,7 @@ func TestSample(t *testing.T) {
 	// The same seed gives the same images with another batch size: image 0
 	// of a batch of 1 is image 0 of the batch of 3.
 	one := filepath.Join(out, "one.safetensors")
-	if _, _, err := runCLI(false, "sample", "-model", dir, "-steps", "3", "-seed", "5", "-out", "", "-save-raw", one); err != nil {
+	if _, _, err := runCLI(false, "sample", "-model", dir, "-steps", "3", "-seed", "5", "-batch", "1", "-out", "", "-save-raw", one); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(f32bytes(rawSample(t, one).Data), f32bytes(x.Data[:3*32*32])) {
@@ -226,6 +217,11 @@ func TestSampleErrors(t *testing.T) {
 	if err := os.WriteFile(wpath, data[:len(data)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
+	variantOnly := tinyFolder(t, nil)
+	err = os.Rename(filepath.Join(variantOnly, "diffusion_pytorch_model.safetensors"), filepath.Join(variantOnly, "diffusion_pytorch_model.fp16.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	noiseF16 := filepath.Join(tmp, "f16.safetensors")
 	writeTensors(t, noiseF16, map[string]*tensor.Tensor{"noise": tensor.New(1, 3, 32, 32)}, safetensors.F16)
 	noiseName := filepath.Join(tmp, "name.safetensors")
@@ -261,6 +257,9 @@ func TestSampleErrors(t *testing.T) {
 		{[]string{"sample", "-model", dir, "-out", filepath.Join(tmp, "x.jpg")}, "-out \"" + filepath.Join(tmp, "x.jpg") + "\": want a .png file"},
 		{[]string{"sample", "-model", dir, "-out", ""}, "-out and -save-raw are both empty"},
 		{[]string{"sample", "-model", dir, "-variant", "fp16"}, `checkpoint: no diffusion_pytorch_model.fp16.safetensors or .bin in the top folder`},
+		{[]string{"sample", "-model", variantOnly}, `checkpoint: no diffusion_pytorch_model.safetensors or .bin in the top folder; it holds the weight variant "fp16" (diffusion_pytorch_model.fp16.*) (in ` + variantOnly + `): add -variant fp16`},
+		{[]string{"sample", "-model", dir, "-scale", "0"}, "sample: -scale 0: want 1 .. 16"},
+		{[]string{"sample", "-model", dir, "-scale", "17"}, "sample: -scale 17: want 1 .. 16"},
 		{[]string{"sample", "-model", dir, "-init-noise", filepath.Join(tmp, "none.safetensors")}, "sample: -init-noise: safetensors:"},
 		{[]string{"sample", "-model", dir, "-init-noise", noiseF16}, `tensor "noise" is F16, want F32`},
 		{[]string{"sample", "-model", dir, "-init-noise", noiseName}, `has no tensor "noise"`},

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"chrysalis/core/checkpoint"
 	"chrysalis/core/pipeline"
@@ -32,8 +34,11 @@ Default steps: ddpm 200, ddim 25, dpm++2m 20, euler 30 (as on the demo page).
 Image i of seed S draws its noise from its own stream PCG(S, i), so image i is
 the same whatever the batch size.
 
--out writes one PNG: the image, or a near-square grid (4x4 for 16) for a batch,
-at the model's resolution. -save-raw writes the final samples as safetensors,
+-out writes one PNG: the image, or a near-square grid (2x2 for the default 4,
+4x4 for 16) for a batch, each pixel shown as a -scale x -scale block (-scale 1
+keeps the model's resolution). It prints what it wrote and with which settings.
+A folder that holds only a weight variant (diffusion_pytorch_model.fp16.*)
+needs -variant. -save-raw writes the final samples as safetensors,
 tensor "sample" [B,C,H,W] F32 (before the conversion to 8 bits).
 -init-noise reads safetensors with tensor "noise" [B,C,H,W] F32 that replaces
 the seeded initial noise (diffusers' latents); its B is the batch.
@@ -44,7 +49,7 @@ flags:
 // sampleArgs are the parsed flags of "chrysalis sample".
 type sampleArgs struct {
 	model, variant, scheduler string
-	steps, batch              int
+	steps, batch, scale       int
 	eta                       float64
 	seed                      uint64
 	initNoise, out, saveRaw   string
@@ -60,9 +65,10 @@ func runSample(ctx context.Context, args []string, e env) error {
 	fs.IntVar(&a.steps, "steps", 0, "inference steps, 1 .. num_train_timesteps (default: per scheduler)")
 	fs.Float64Var(&a.eta, "eta", 0, "DDIM eta in [0, 1] (ddim only)")
 	fs.Uint64Var(&a.seed, "seed", 42, "seed")
-	fs.IntVar(&a.batch, "batch", 1, fmt.Sprintf("images, 1 .. %d", pipeline.MaxBatch))
+	fs.IntVar(&a.batch, "batch", 4, fmt.Sprintf("images, 1 .. %d", pipeline.MaxBatch))
 	fs.StringVar(&a.initNoise, "init-noise", "", "safetensors file with the initial noise (tensor \"noise\")")
 	fs.StringVar(&a.out, "out", "sample.png", "PNG to write")
+	fs.IntVar(&a.scale, "scale", 4, fmt.Sprintf("PNG pixels per model pixel, 1 .. %d", maxScale))
 	fs.StringVar(&a.saveRaw, "save-raw", "", "safetensors file to write the final float samples to")
 	if err := parseFlags(fs, args, sampleHelp, e); err != nil {
 		return err
@@ -78,6 +84,9 @@ func sample(ctx context.Context, a sampleArgs, e env) error {
 		return err
 	}
 	ck, err := checkpoint.LoadDir(a.model, checkpoint.Variant(a.variant))
+	if missing := (*checkpoint.MissingWeightsError)(nil); errors.As(err, &missing) && len(missing.Variants) > 0 {
+		return fmt.Errorf("sample: -model %q: %w: add -variant %s", a.model, err, missing.Variants[0])
+	}
 	if err != nil {
 		return fmt.Errorf("sample: -model %q: %w", a.model, err)
 	}
@@ -113,18 +122,49 @@ func sample(ctx context.Context, a sampleArgs, e env) error {
 		o.OnStep = bar.step
 	}
 	p := &pipeline.Pipeline{UNet: ck.UNet, Scheduler: sched}
+	start := time.Now()
 	x, err := p.Sample(ctx, o)
 	if err != nil {
 		bar.abandon()
 		return fmt.Errorf("sample: %w", err)
 	}
+	settings := fmt.Sprintf("%s, %d steps, seed %d", name, steps, a.seed)
+	if name == "ddim" {
+		settings += fmt.Sprintf(", eta %g", a.eta)
+	}
+	if a.initNoise != "" {
+		settings = fmt.Sprintf("%s, %d steps, initial noise from %s", name, steps, a.initNoise)
+	}
+	took := time.Since(start).Round(10 * time.Millisecond)
 	if a.saveRaw != "" {
-		if err := writeRaw(a.saveRaw, x); err != nil {
+		size, err := writeRaw(a.saveRaw, x)
+		if err != nil {
 			return err
 		}
+		fmt.Fprintf(e.stdout, "wrote %s (%s): samples %v F32; %s; %v\n", a.saveRaw, kiB(size), x.Shape, settings, took)
 	}
-	return writePNG(a.out, x)
+	if a.out != "" {
+		size, grid, err := writePNG(a.out, x, a.scale)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %s (%s): %s of %d×%d at %d×, %d×%d px; %s; %v\n",
+			a.out, kiB(size), gridName(o.Batch), x.Shape[3], x.Shape[2], a.scale, grid.Dx(), grid.Dy(), settings, took)
+	}
+	return nil
 }
+
+// gridName says how n images are laid out: "1 image" or "a 3x2 grid of 6 images".
+func gridName(n int) string {
+	if n == 1 {
+		return "1 image"
+	}
+	cols, rows := pipeline.GridSize(n)
+	return fmt.Sprintf("a %dx%d grid of %d images", cols, rows, n)
+}
+
+// kiB formats a file size.
+func kiB(n int) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) }
 
 // check validates the flags that do not need the checkpoint.
 func (a *sampleArgs) check() error {
@@ -135,6 +175,8 @@ func (a *sampleArgs) check() error {
 		return fmt.Errorf("sample: -steps %d: want at least 1", a.steps)
 	case a.batch < 1 || a.batch > pipeline.MaxBatch:
 		return fmt.Errorf("sample: -batch %d: want 1 .. %d", a.batch, pipeline.MaxBatch)
+	case a.scale < 1 || a.scale > maxScale:
+		return fmt.Errorf("sample: -scale %d: want 1 .. %d", a.scale, maxScale)
 	case !(a.eta >= 0 && a.eta <= 1):
 		return fmt.Errorf("sample: -eta %v: want 0 .. 1", a.eta)
 	case a.set["eta"] && a.scheduler != "" && a.scheduler != "ddim":

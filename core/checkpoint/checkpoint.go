@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
+	"strings"
 
 	"chrysalis/core/pytorch"
 	"chrysalis/core/safetensors"
@@ -136,11 +138,47 @@ func readWeights(fsys fs.FS, dir, variant string) (string, map[string]*tensor.Te
 		}
 		return p, weights, nil
 	}
+	return "", nil, &MissingWeightsError{Dir: dir, Name: name, Variants: variants(fsys, dir)}
+}
+
+// MissingWeightsError says that a folder lacks the weights file asked for,
+// and which weight variants it holds instead.
+type MissingWeightsError struct {
+	Dir      string   // the folder, "." for the top folder
+	Name     string   // diffusion_pytorch_model[.variant]
+	Variants []string // the variants whose files the folder holds, sorted
+}
+
+func (e *MissingWeightsError) Error() string {
 	where := "the top folder"
-	if dir != "." {
-		where = dir + "/"
+	if e.Dir != "." {
+		where = e.Dir + "/"
 	}
-	return "", nil, fmt.Errorf("checkpoint: no %s.safetensors or .bin in %s", name, where)
+	msg := fmt.Sprintf("checkpoint: no %s.safetensors or .bin in %s", e.Name, where)
+	for i, v := range e.Variants {
+		sep := ", "
+		if i == 0 {
+			sep = "; it holds the weight variant "
+		}
+		msg += fmt.Sprintf("%s%q (diffusion_pytorch_model.%s.*)", sep, v, v)
+	}
+	return msg
+}
+
+// variants lists the weight variants in dir: the <v> of every
+// diffusion_pytorch_model.<v>.safetensors or .bin.
+func variants(fsys fs.FS, dir string) []string {
+	var out []string
+	entries, _ := fs.ReadDir(fsys, dir)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "diffusion_pytorch_model.")
+		v, ext, found := strings.Cut(rest, ".")
+		if ok && found && v != "" && (ext == "safetensors" || ext == "bin") && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // checkModelIndex checks that model_index.json names a diffusers UNet2DModel

@@ -3,10 +3,12 @@ package checkpoint_test
 import (
 	"bytes"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -255,7 +257,11 @@ func write(t *testing.T, files map[string][]byte) string {
 // PyTorch .bin (what the course's hub checkpoint ships).
 func legacyBin(t *testing.T) []byte {
 	t.Helper()
-	_, entries := weightsAs(t, "unet_tiny/legacy_keys.safetensors", safetensors.F32)
+	legacy := golden.LegacyTensors(t)
+	var entries []safetensors.Entry
+	for _, name := range slices.Sorted(maps.Keys(legacy)) {
+		entries = append(entries, safetensors.Entry{Name: name, Tensor: legacy[name]})
+	}
 	var buf bytes.Buffer
 	if err := pytorchtest.Write(&buf, entries); err != nil {
 		t.Fatal(err)
@@ -331,8 +337,9 @@ func TestVariant(t *testing.T) {
 		{"fp16", fp16Only, "fp16", 5e-3, ""},
 		{"ema pipeline", pipeline, "ema", tolOut, ""},
 		{"no variant", plainOnly, "", tolOut, ""},
-		{"missing", plainOnly, "bf16", 0, "checkpoint: no diffusion_pytorch_model.bf16.safetensors or .bin in the top folder"},
-		{"missing in pipeline", pipeline, "bf16", 0, "checkpoint: no diffusion_pytorch_model.bf16.safetensors or .bin in unet/"},
+		{"missing", plainOnly, "bf16", 0, `checkpoint: no diffusion_pytorch_model.bf16.safetensors or .bin in the top folder; it holds the weight variant "fp16" (diffusion_pytorch_model.fp16.*)`},
+		{"missing in pipeline", pipeline, "bf16", 0, `checkpoint: no diffusion_pytorch_model.bf16.safetensors or .bin in unet/; it holds the weight variant "ema" (diffusion_pytorch_model.ema.*), "fp16" (diffusion_pytorch_model.fp16.*)`},
+		{"variant only", fstest.MapFS{"config.json": {Data: config}, "diffusion_pytorch_model.fp16.safetensors": {Data: f16}}, "", 0, `checkpoint: no diffusion_pytorch_model.safetensors or .bin in the top folder; it holds the weight variant "fp16" (diffusion_pytorch_model.fp16.*)`},
 	} {
 		ckpt, err := checkpoint.Load(tt.fsys, checkpoint.Variant(tt.variant))
 		switch {
@@ -448,7 +455,7 @@ func TestLoadErrors(t *testing.T) {
 // The shipped default model loads and predicts finite values of the right
 // shape. The time per forward is logged, not asserted.
 func TestButterflies(t *testing.T) {
-	ckpt, err := checkpoint.LoadDir(filepath.Join(golden.SharedDir(t), "models", "butterflies-32"))
+	ckpt, err := checkpoint.LoadDir(golden.Model(t, "butterflies-32"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,7 +483,7 @@ func TestButterflies(t *testing.T) {
 }
 
 func BenchmarkButterfliesForward(b *testing.B) {
-	ckpt, err := checkpoint.LoadDir(filepath.Join(golden.SharedDir(b), "models", "butterflies-32"))
+	ckpt, err := checkpoint.LoadDir(golden.Model(b, "butterflies-32"))
 	if err != nil {
 		b.Fatal(err)
 	}

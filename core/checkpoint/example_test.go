@@ -10,7 +10,7 @@ import (
 
 // Load the shipped default model and predict the noise of one image at t=999.
 func ExampleLoadDir() {
-	ckpt, err := checkpoint.LoadDir("../../../shared/models/butterflies-32")
+	ckpt, err := checkpoint.LoadDir("../../static/models/butterflies-32")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"chrysalis/core/safetensors"
@@ -32,22 +33,19 @@ func Root(t testing.TB) string {
 	}
 }
 
-// SharedDir is the absolute path of <repo root>/../shared.
-func SharedDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join(filepath.Dir(Root(t)), "shared")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("golden: shared data missing: %v", err)
-	}
-	return dir
-}
-
-// Dir is the absolute path of <repo root>/../shared/reference/diffusers.
+// Dir is the absolute path of the diffusers reference outputs kept in the
+// repository, <repo root>/core/golden/testdata/diffusers.
 func Dir(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join(SharedDir(t), "reference", "diffusers")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("golden: reference data missing: %v", err)
+	return filepath.Join(Root(t), "core", "golden", "testdata", "diffusers")
+}
+
+// Model is the absolute path of the shipped model folder static/models/name.
+func Model(t testing.TB, name string) string {
+	t.Helper()
+	dir := filepath.Join(Root(t), "static", "models", name)
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
+		t.Fatalf("golden: shipped model: %v", err)
 	}
 	return dir
 }
@@ -110,6 +108,34 @@ func TinyUNet(t testing.TB, edit func(map[string]*tensor.Tensor)) *unet.Model {
 		t.Fatalf("golden: unet_tiny: %v", err)
 	}
 	return m
+}
+
+// LegacyTensors is unet_tiny's weights under the 2022 (diffusers < 0.14)
+// attention names that keys.txt lists beside today's: query, key, value and
+// proj_attn for to_q, to_k, to_v and to_out.0. diffusers' reference file of
+// them holds the same bytes (cmd/goldens checks that before leaving it out).
+func LegacyTensors(t testing.TB) map[string]*tensor.Tensor {
+	t.Helper()
+	current := Tensors(t, Open(t, "unet_tiny/diffusion_pytorch_model.safetensors"))
+	keys, err := os.ReadFile(filepath.Join(Dir(t), "unet_tiny", "keys.txt"))
+	if err != nil {
+		t.Fatalf("golden: %v", err)
+	}
+	legacy := make(map[string]*tensor.Tensor, len(current))
+	for _, line := range strings.Split(strings.TrimSpace(string(keys)), "\n") {
+		fields := strings.Split(line, "\t")
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		if len(fields) != 3 || current[fields[0]] == nil {
+			t.Fatalf("golden: unet_tiny/keys.txt: bad line %q", line)
+		}
+		legacy[fields[2]] = current[fields[0]]
+	}
+	if len(legacy) != len(current) {
+		t.Fatalf("golden: unet_tiny/keys.txt maps %d of %d tensors", len(legacy), len(current))
+	}
+	return legacy
 }
 
 // MaxAbsDiff is max_i |a_i - b_i| in float64. Lengths that differ, or a NaN

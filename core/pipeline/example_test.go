@@ -12,7 +12,7 @@ import (
 // Sample two images from the default model with DDIM in 5 steps, as
 // `chrysalis sample -model ... -scheduler ddim -steps 5 -batch 2` does.
 func Example() {
-	ck, err := checkpoint.LoadDir("../../../shared/models/butterflies-32")
+	ck, err := checkpoint.LoadDir("../../static/models/butterflies-32")
 	if err != nil {
 		fmt.Println(err)
 		return

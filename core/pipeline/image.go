@@ -54,6 +54,12 @@ func toByte(u float32) uint8 {
 	return uint8(math.RoundToEven(float64(float32(u * 255))))
 }
 
+// GridSize is the layout of Grid for n images: cols = ⌈√n⌉, rows = ⌈n/cols⌉.
+func GridSize(n int) (cols, rows int) {
+	cols = int(math.Ceil(math.Sqrt(float64(n))))
+	return cols, (n + cols - 1) / cols
+}
+
 // Grid lays same-sized images out row by row in a near-square grid with no
 // gutter, like diffusers' make_image_grid: cols = ⌈√n⌉, rows = ⌈n/cols⌉ (16
 // images give 4x4, 6 give 3x2). Cells past the last image are white. One
@@ -63,8 +69,7 @@ func Grid(imgs []*image.NRGBA) (*image.NRGBA, error) {
 		return nil, fmt.Errorf("pipeline: a grid of no images")
 	}
 	cell := imgs[0].Bounds().Size()
-	cols := int(math.Ceil(math.Sqrt(float64(len(imgs)))))
-	rows := (len(imgs) + cols - 1) / cols
+	cols, rows := GridSize(len(imgs))
 	grid := image.NewNRGBA(image.Rect(0, 0, cols*cell.X, rows*cell.Y))
 	white := color.NRGBA{255, 255, 255, 255}
 	for y := 0; y < grid.Rect.Dy(); y++ {

@@ -1,8 +1,8 @@
 package pipeline
 
 // The DDIM and DDPM pipeline traces are diffusers v0.31.0's own outputs, read
-// through golden.Dir from ../shared/reference/diffusers/pipeline beside the
-// repository; a missing file fails the test.
+// through golden.Dir from the repository's test data; a missing file fails
+// the test.
 
 import (
 	"context"

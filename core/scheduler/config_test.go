@@ -22,7 +22,7 @@ func TestReferenceConfigs(t *testing.T) {
 		filepath.Join(dir, "pipeline", "ddim10_eta0_scheduler_config.json"),
 		filepath.Join(dir, "pipeline", "ddpm10_scheduler_config.json"),
 		filepath.Join(dir, "train_grad", "scheduler_config.json"),
-		filepath.Join(golden.SharedDir(t), "models", "butterflies-32", "scheduler_config.json"))
+		filepath.Join(golden.Model(t, "butterflies-32"), "scheduler_config.json"))
 	prefixes := map[string]string{"ddpm": DDPM, "ddim": DDIM, "dpmsolver": DPM, "euler": Euler}
 	for _, path := range files {
 		data, err := os.ReadFile(path)

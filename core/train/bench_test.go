@@ -16,7 +16,7 @@ import (
 //
 //	go test -run '^$' -bench TrainStep -benchtime 5x ./core/train
 func BenchmarkTrainStep(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(golden.SharedDir(b), "models/butterflies-32/config.json"))
+	data, err := os.ReadFile(filepath.Join(golden.Model(b, "butterflies-32"), "config.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -386,7 +386,7 @@ func TestOptionsErrors(t *testing.T) {
 // TestDefaultSchedulerConfig: DefaultSchedulerConfig is the default model's
 // file, byte for byte.
 func TestDefaultSchedulerConfig(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(golden.SharedDir(t), "models/butterflies-32/scheduler_config.json"))
+	data, err := os.ReadFile(filepath.Join(golden.Model(t, "butterflies-32"), "scheduler_config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

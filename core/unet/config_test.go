@@ -115,7 +115,7 @@ func TestParseConfigReference(t *testing.T) {
 		t.Errorf("2022 course config:\n got %+v\nwant %+v", old, want)
 	}
 
-	data, err := os.ReadFile(filepath.Join(golden.SharedDir(t), "models/butterflies-32/config.json"))
+	data, err := os.ReadFile(filepath.Join(golden.Model(t, "butterflies-32"), "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,8 +298,12 @@ func numelOf(shape []int) int {
 // diffusers wrote, byte for byte, and that ParseConfig reads back what JSON
 // writes for configs away from the defaults.
 func TestConfigJSON(t *testing.T) {
-	for _, rel := range []string{"reference/diffusers/unet_tiny/config.json", "reference/diffusers/unet_course/config.json", "models/butterflies-32/config.json"} {
-		data, err := os.ReadFile(filepath.Join(golden.SharedDir(t), rel))
+	for _, path := range []string{
+		filepath.Join(golden.Dir(t), "unet_tiny", "config.json"),
+		filepath.Join(golden.Dir(t), "unet_course", "config.json"),
+		filepath.Join(golden.Model(t, "butterflies-32"), "config.json"),
+	} {
+		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,7 +312,7 @@ func TestConfigJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := c.JSON(); !bytes.Equal(got, data) {
-			t.Errorf("%s: JSON differs from the file:\n%s", rel, got)
+			t.Errorf("%s: JSON differs from the file:\n%s", path, got)
 		}
 	}
 

@@ -1,8 +1,8 @@
 package unet_test
 
 // The UNet2DModel goldens (unet_tiny, unet_course) are diffusers v0.31.0's own
-// outputs, read through golden.Dir from ../shared/reference/diffusers beside
-// the repository; a missing file fails the test.
+// outputs, read through golden.Dir from the repository's test data; a missing
+// file fails the test.
 
 import (
 	"math"
@@ -88,8 +88,11 @@ func maxAbsDiff64(a []float32, b []float64) float64 {
 func TestGoldenTiny(t *testing.T) {
 	cases := golden.Open(t, "unet_tiny/cases.safetensors")
 	x := golden.Tensor(t, cases, "x")
-	for _, weights := range []string{"diffusion_pytorch_model.safetensors", "legacy_keys.safetensors"} {
-		m, err := unet.New(golden.UNetConfig(t, "unet_tiny/config.json"), golden.Tensors(t, golden.Open(t, "unet_tiny/"+weights)))
+	for weights, tensors := range map[string]map[string]*tensor.Tensor{
+		"today's names": golden.Tensors(t, golden.Open(t, "unet_tiny/diffusion_pytorch_model.safetensors")),
+		"2022 names":    golden.LegacyTensors(t),
+	} {
+		m, err := unet.New(golden.UNetConfig(t, "unet_tiny/config.json"), tensors)
 		if err != nil {
 			t.Fatal(err)
 		}

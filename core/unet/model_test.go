@@ -83,7 +83,7 @@ func TestParamsTiny(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	cfg := golden.UNetConfig(t, "unet_tiny/config.json")
 	current := golden.Tensors(t, golden.Open(t, "unet_tiny/diffusion_pytorch_model.safetensors"))
-	legacy := golden.Tensors(t, golden.Open(t, "unet_tiny/legacy_keys.safetensors"))
+	legacy := golden.LegacyTensors(t)
 	tests := []struct {
 		name   string
 		legacy bool

@@ -368,7 +368,7 @@ func save(t testing.TB, name string, buf []byte) {
 func cliSample(t testing.TB, model string, flags ...string) image.Image {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "cli.png")
-	args := append([]string{"sample", "-model", filepath.Join(root, model), "-out", out}, flags...)
+	args := append([]string{"sample", "-model", filepath.Join(root, model), "-out", out, "-scale", "1"}, flags...)
 	if msg, err := exec.Command(filepath.Join(built, "chrysalis"), args...).CombinedOutput(); err != nil {
 		t.Fatalf("chrysalis %s: %v\n%s", strings.Join(args, " "), err, msg)
 	}

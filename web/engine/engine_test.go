@@ -32,10 +32,10 @@ func TestSplit(t *testing.T) {
 }
 
 // modelFiles reads the shipped default model's folder beside the repository
-// (../shared/models/butterflies-32) as the page would send it.
+// (static/models/butterflies-32) as the page would send it.
 func modelFiles(t *testing.T) map[string][]byte {
 	t.Helper()
-	model := filepath.Join(golden.SharedDir(t), "models", "butterflies-32")
+	model := golden.Model(t, "butterflies-32")
 	files := map[string][]byte{}
 	for _, name := range []string{"config.json", "scheduler_config.json", "diffusion_pytorch_model.safetensors"} {
 		data, err := os.ReadFile(filepath.Join(model, name))
