@@ -128,12 +128,14 @@ func sample(ctx context.Context, a sampleArgs, e env) error {
 		bar.abandon()
 		return fmt.Errorf("sample: %w", err)
 	}
-	settings := fmt.Sprintf("%s, %d steps, seed %d", name, steps, a.seed)
+	settings := fmt.Sprintf("%s, %d step%s", name, steps, plural(steps))
 	if name == "ddim" {
 		settings += fmt.Sprintf(", eta %g", a.eta)
 	}
 	if a.initNoise != "" {
-		settings = fmt.Sprintf("%s, %d steps, initial noise from %s", name, steps, a.initNoise)
+		settings += ", initial noise from " + a.initNoise
+	} else {
+		settings += fmt.Sprintf(", seed %d", a.seed)
 	}
 	took := time.Since(start).Round(10 * time.Millisecond)
 	if a.saveRaw != "" {
@@ -161,6 +163,13 @@ func gridName(n int) string {
 	}
 	cols, rows := pipeline.GridSize(n)
 	return fmt.Sprintf("a %dx%d grid of %d images", cols, rows, n)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // kiB formats a file size.

@@ -333,3 +333,30 @@ func runLoop(s Scheduler) {
 	}
 	s.AddNoise(x, z, s.Timesteps()[:1])
 }
+
+// Few-step sampling with the shipped models: built from their scheduler
+// config, every class starts one step from pure noise at t=999, so that one
+// step gives the model's best guess x̂₀ rather than "leading" spacing's t=0,
+// which leaves the noise as it is.
+func TestShippedFewSteps(t *testing.T) {
+	for _, model := range []string{"butterflies-32", "butterflies-32-go"} {
+		data, err := os.ReadFile(filepath.Join(golden.Model(t, model), "scheduler_config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, class := range []string{DDPM, DDIM, DPM, Euler} {
+			for _, n := range []int{1, 2, 5} {
+				s, err := FromConfig(data, class, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.SetTimesteps(n); err != nil {
+					t.Fatal(err)
+				}
+				if ts := s.Timesteps(); ts[0] != 999 {
+					t.Errorf("%s, %s, %d steps: timesteps %v, want the first at 999", model, class, n, ts)
+				}
+			}
+		}
+	}
+}
