@@ -54,12 +54,16 @@ bench-wasm:
 	GOOS=js GOARCH=wasm $(GO) build -o bin/chrysalis.wasm ./cmd/chrysalis
 	$(WASM_EXEC) bin/chrysalis.wasm bench
 
-# The browser demo's WebAssembly (the page, the sampling worker, the Ebiten
-# viewer) and Go's JavaScript glue, into static/ (build outputs, not committed).
+# The browser demo's WebAssembly (the page, the sampling worker with SIMD128
+# kernels and again with scalar ones for browsers without SIMD, the Ebiten
+# viewer) and Go's JavaScript glue, into static/ (build outputs, not
+# committed). Only the worker computes much; the page and the viewer are
+# built without the experiment so that they load in any browser.
 wasm:
-	GOOS=js GOARCH=wasm $(GO) build -o static/app.wasm ./wasm/app
+	GOOS=js GOARCH=wasm GOEXPERIMENT= $(GO) build -o static/app.wasm ./wasm/app
 	GOOS=js GOARCH=wasm $(GO) build -o static/worker.wasm ./wasm/worker
-	GOOS=js GOARCH=wasm $(GO) build -o static/viewer.wasm ./wasm/viewer
+	GOOS=js GOARCH=wasm GOEXPERIMENT= $(GO) build -o static/worker-scalar.wasm ./wasm/worker
+	GOOS=js GOARCH=wasm GOEXPERIMENT= $(GO) build -o static/viewer.wasm ./wasm/viewer
 	cp $(GOROOT)/lib/wasm/wasm_exec.js static/wasm_exec.js
 
 # The diffusers goldens the tests read, rewritten from the reference outputs

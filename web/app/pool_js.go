@@ -12,11 +12,36 @@ import (
 )
 
 // Worker files, relative to the page. worker.js starts a Go runtime from the
-// compiled module that the page posts to it.
+// compiled module that the page posts to it. worker.wasm is built with
+// GOEXPERIMENT=simd and its kernels use WebAssembly SIMD128; browsers without
+// SIMD get worker-scalar.wasm, whose scalar kernels compute the same bits.
 const (
 	workerScript = "static/worker.js"
-	workerWasm   = "static/worker.wasm"
+	workerSIMD   = "static/worker.wasm"
+	workerScalar = "static/worker-scalar.wasm"
 )
+
+// simdProbe is a module whose one function returns v128.const 0: the
+// smallest use of SIMD128, which WebAssembly.validate accepts only where the
+// browser supports it.
+var simdProbe = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+	0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // types: () -> v128
+	0x03, 0x02, 0x01, 0x00, // functions: one of type 0
+	0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, // code: no locals, v128.const
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // 16 zero bytes
+	0x0b, // end
+}
+
+// workerWasm picks the worker module this browser can run.
+func workerWasm() string {
+	probe := js.Global().Get("Uint8Array").New(len(simdProbe))
+	js.CopyBytesToJS(probe, simdProbe)
+	if js.Global().Get("WebAssembly").Call("validate", probe).Bool() {
+		return workerSIMD
+	}
+	return workerScalar
+}
 
 // kindExit is the pool's own message for a worker that died: an uncaught
 // error, or a worker module that would not compile.
@@ -34,6 +59,7 @@ type workerMessage struct {
 // Workers are started as runs need them and kept.
 type pool struct {
 	inbox   *ui.Inbox
+	wasm    string   // workerSIMD or workerScalar
 	module  js.Value // a Promise of the compiled WebAssembly.Module
 	workers []js.Value
 	listen  []js.Func
@@ -42,8 +68,9 @@ type pool struct {
 }
 
 func newPool(inbox *ui.Inbox) *pool {
-	wasm := js.Global().Get("WebAssembly")
-	return &pool{inbox: inbox, module: wasm.Call("compileStreaming", js.Global().Call("fetch", workerWasm))}
+	p := &pool{inbox: inbox, wasm: workerWasm()}
+	p.module = js.Global().Get("WebAssembly").Call("compileStreaming", js.Global().Call("fetch", p.wasm))
+	return p
 }
 
 // spawn starts worker i (a new one, or in place of a dead one).
@@ -64,7 +91,7 @@ func (p *pool) spawn(i int) {
 	go func() {
 		mod, err := promise.Await(p.module)
 		if err != nil {
-			p.inbox.Post(workerMessage{worker: i, data: exitMessage(js.ValueOf(workerWasm + ": " + err.Error()))})
+			p.inbox.Post(workerMessage{worker: i, data: exitMessage(js.ValueOf(p.wasm + ": " + err.Error()))})
 			return
 		}
 		w.Call("postMessage", map[string]any{"kind": "start", "module": mod})

@@ -26,7 +26,7 @@ import (
 // What TestMain prepares.
 var (
 	root     string // the repository root
-	built    string // app.wasm, worker.wasm, viewer.wasm, wasm_exec.js and the chrysalis CLI
+	built    string // app.wasm, worker.wasm, worker-scalar.wasm, viewer.wasm, wasm_exec.js and the chrysalis CLI
 	chromium string // the browser, "" when there is none
 	shots    string // out/screenshots
 )
@@ -68,7 +68,7 @@ func run(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
-// build makes the three wasm files the way `make wasm` does, copies Go's
+// build makes the four wasm files the way `make wasm` does, copies Go's
 // wasm_exec.js beside them, and builds the CLI.
 func build() error {
 	goroot, err := exec.Command("go", "env", "GOROOT").Output()
@@ -76,20 +76,24 @@ func build() error {
 		return fmt.Errorf("go env GOROOT: %w", err)
 	}
 	steps := []struct {
-		out, pkg string
-		wasm     bool
+		out, pkg   string
+		wasm, simd bool
 	}{
-		{"app.wasm", "./wasm/app", true},
-		{"worker.wasm", "./wasm/worker", true},
-		{"viewer.wasm", "./wasm/viewer", true},
-		{"chrysalis", "./cmd/chrysalis", false},
+		{"app.wasm", "./wasm/app", true, false},
+		{"worker.wasm", "./wasm/worker", true, true},
+		{"worker-scalar.wasm", "./wasm/worker", true, false},
+		{"viewer.wasm", "./wasm/viewer", true, false},
+		{"chrysalis", "./cmd/chrysalis", false, true},
 	}
 	for _, s := range steps {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(built, s.out), s.pkg)
 		cmd.Dir = root
-		cmd.Env = os.Environ()
+		cmd.Env = append(os.Environ(), "GOEXPERIMENT=") // as the Makefile builds them
+		if s.simd {
+			cmd.Env = append(cmd.Env, "GOEXPERIMENT=simd")
+		}
 		if s.wasm {
-			cmd.Env = append(cmd.Env, "GOOS=js", "GOARCH=wasm", "GOWASM=satconv,signext") // as the Makefile builds them
+			cmd.Env = append(cmd.Env, "GOOS=js", "GOARCH=wasm", "GOWASM=satconv,signext")
 		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("building %s: %v\n%s", s.pkg, err, out)
@@ -157,7 +161,7 @@ func serveAt(t testing.TB, prefix string, override map[string]http.HandlerFunc) 
 			return
 		}
 		switch r.URL.Path {
-		case "/static/app.wasm", "/static/worker.wasm", "/static/viewer.wasm", "/static/wasm_exec.js":
+		case "/static/app.wasm", "/static/worker.wasm", "/static/worker-scalar.wasm", "/static/viewer.wasm", "/static/wasm_exec.js":
 			r.URL.Path = strings.TrimPrefix(r.URL.Path, "/static")
 			builtFiles.ServeHTTP(w, r)
 			return

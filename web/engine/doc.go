@@ -12,6 +12,9 @@
 //	               {kind:"done", runId, memory (bytes of wasm memory)}
 //	               {kind:"error", runId, error}
 //
+// A worker answers "loaded" after a throw-away one-step run (Warm), so that
+// the browser has optimised the kernels before the first real run.
+//
 // A run samples images [first, first+count) of its seed; image i draws from
 // PCG(seed, i), so any split of a batch over workers gives the pixels of one
 // full run (and of `chrysalis sample`). A frame's xt is the sample after the

@@ -127,6 +127,8 @@ func (w *worker) load(msg js.Value) {
 	reply := map[string]any{"kind": KindLoaded, "model": model}
 	if w.loadErr != nil {
 		reply["error"] = w.loadErr.Error()
+	} else {
+		w.engine.Warm()
 	}
 	w.post(reply)
 }
