@@ -70,6 +70,7 @@ type pool struct {
 func newPool(inbox *ui.Inbox) *pool {
 	p := &pool{inbox: inbox, wasm: workerWasm()}
 	p.module = js.Global().Get("WebAssembly").Call("compileStreaming", js.Global().Call("fetch", p.wasm))
+	workOffline(p.wasm)
 	return p
 }
 

@@ -37,8 +37,9 @@ func TestSIMDAndScalarWorkers(t *testing.T) {
 			if diff := pixelDiff(tb.downloadPNG(t), want); diff != "" {
 				t.Errorf("the %s worker's run differs from chrysalis sample: %s", c.name, diff)
 			}
-			if s.count(c.fetched) != 1 || s.count(c.unused) != 0 {
-				t.Errorf("fetched %s %d times and %s %d times, want once and never",
+			// The service worker keeps a copy of the page's pick too (sw.js).
+			if s.count(c.fetched) < 1 || s.count(c.unused) != 0 {
+				t.Errorf("fetched %s %d times and %s %d times, want it and never the other",
 					c.fetched, s.count(c.fetched), c.unused, s.count(c.unused))
 			}
 			tb.checkLog(t)
