@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/gif"
 	"image/png"
 	"os"
 
@@ -47,6 +48,22 @@ func writeRaw(path string, x *tensor.Tensor) (int, error) {
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return 0, fmt.Errorf("sample: -save-raw: %w", err)
+	}
+	return buf.Len(), nil
+}
+
+// writeGIF writes the run's frames as an animated GIF and returns its size.
+func writeGIF(path string, frames []pipeline.Frame, scale int) (int, error) {
+	g, err := pipeline.GIF(frames, scale)
+	if err != nil {
+		return 0, fmt.Errorf("sample: -gif: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		return 0, fmt.Errorf("sample: -gif %q: %w", path, err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return 0, fmt.Errorf("sample: -gif: %w", err)
 	}
 	return buf.Len(), nil
 }

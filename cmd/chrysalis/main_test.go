@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image"
+	"image/gif"
 	"image/png"
 	"math"
 	"os"
@@ -128,15 +129,7 @@ func TestSample(t *testing.T) {
 	if want := []int{3, 3, 32, 32}; !slices.Equal(x.Shape, want) {
 		t.Fatalf("raw sample shape %v, want %v", x.Shape, want)
 	}
-	f, err := os.Open(pngPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := readPNG(t, pngPath)
 	imgs, err := pipeline.Images(x)
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +160,61 @@ func TestSample(t *testing.T) {
 	if !bytes.Equal(f32bytes(rawSample(t, one).Data), f32bytes(x.Data[:3*32*32])) {
 		t.Error("image 0 differs between batch 1 and batch 3")
 	}
+}
+
+// TestSampleGIF: -gif writes one frame per step, each the final x_t beside
+// x̂₀ under a full bar at the end, and says so; its last frame shows the
+// PNG's images (to the palette's nearest colour).
+func TestSampleGIF(t *testing.T) {
+	dir, out := tinyFolder(t, nil), t.TempDir()
+	gifPath, pngPath := filepath.Join(out, "run.gif"), filepath.Join(out, "x.png")
+	stdout, _, err := runCLI(false, "sample", "-model", dir, "-scheduler", "ddim", "-steps", "3", "-batch", "2", "-scale", "1",
+		"-gif", gifPath, "-out", pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "wrote "+gifPath+" (") || !strings.Contains(stdout, "): 3 frames of x_t beside x̂₀ at 1×; ddim, 3 steps") {
+		t.Errorf("stdout %q does not say what -gif wrote", stdout)
+	}
+	f, err := os.Open(gifPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	g, err := gif.DecodeAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two pairs side by side: 2·(2·32+1) wide plus margins of 2, a 2-pixel bar.
+	if len(g.Image) != 3 || g.Config.Width != 2*65+3*2 || g.Config.Height != 2+2+32+2 {
+		t.Fatalf("%d frames of %dx%d", len(g.Image), g.Config.Width, g.Config.Height)
+	}
+	grid := readPNG(t, pngPath)
+	last := g.Image[2]
+	for i := range 2 {
+		for y := range 32 {
+			for x := range 32 {
+				want := last.Palette[last.Palette.Index(grid.At(32*i+x, y))]
+				if got := last.At(2+i*(65+2)+x, 4+y); got != want {
+					t.Fatalf("image %d pixel (%d,%d) of the last frame: %v, want %v", i, x, y, got, want)
+				}
+			}
+		}
+	}
+}
+
+func readPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
 
 // TestProgress: a terminal gets a progress bar on stderr, one redraw per step.
@@ -255,7 +303,8 @@ func TestSampleErrors(t *testing.T) {
 		{[]string{"sample", "-model", dir, "-scheduler", "euler", "-eta", "0.5"}, `sample: -eta applies to the ddim scheduler only, not "euler"`},
 		{[]string{"sample", "-model", dir, "-eta", "0.5"}, "the checkpoint's scheduler is DDPMScheduler: add -scheduler ddim"},
 		{[]string{"sample", "-model", dir, "-out", filepath.Join(tmp, "x.jpg")}, "-out \"" + filepath.Join(tmp, "x.jpg") + "\": want a .png file"},
-		{[]string{"sample", "-model", dir, "-out", ""}, "-out and -save-raw are both empty"},
+		{[]string{"sample", "-model", dir, "-out", ""}, "-out, -save-raw and -gif are all empty"},
+		{[]string{"sample", "-model", dir, "-gif", filepath.Join(tmp, "x.png")}, "-gif \"" + filepath.Join(tmp, "x.png") + "\": want a .gif file"},
 		{[]string{"sample", "-model", dir, "-variant", "fp16"}, `checkpoint: no diffusion_pytorch_model.fp16.safetensors or .bin in the top folder`},
 		{[]string{"sample", "-model", variantOnly}, `checkpoint: no diffusion_pytorch_model.safetensors or .bin in the top folder; it holds the weight variant "fp16" (diffusion_pytorch_model.fp16.*) (in ` + variantOnly + `): add -variant fp16`},
 		{[]string{"sample", "-model", dir, "-scale", "0"}, "sample: -scale 0: want 1 .. 16"},

@@ -22,7 +22,11 @@ func newProgress(w io.Writer) *progress { return &progress{w: w, start: time.Now
 
 const barWidth = 30
 
+// step redraws the bar after frame f. p may be nil (no bar).
 func (p *progress) step(f pipeline.Frame) {
+	if p == nil {
+		return
+	}
 	done := f.Index + 1
 	fill := barWidth * done / f.Steps
 	rate := float64(done) / time.Since(p.start).Seconds()

@@ -38,7 +38,9 @@ the same whatever the batch size.
 4x4 for 16) for a batch, each pixel shown as a -scale x -scale block (-scale 1
 keeps the model's resolution). It prints what it wrote and with which settings.
 A folder that holds only a weight variant (diffusion_pytorch_model.fp16.*)
-needs -variant. -save-raw writes the final samples as safetensors,
+needs -variant. -gif writes the run as an animated GIF, every step's x_t
+beside its predicted x̂₀ (the page's "Download GIF" gives the same bytes).
+-save-raw writes the final samples as safetensors,
 tensor "sample" [B,C,H,W] F32 (before the conversion to 8 bits).
 -init-noise reads safetensors with tensor "noise" [B,C,H,W] F32 that replaces
 the seeded initial noise (diffusers' latents); its B is the batch.
@@ -53,6 +55,7 @@ type sampleArgs struct {
 	eta                       float64
 	seed                      uint64
 	initNoise, out, saveRaw   string
+	gif                       string
 	set                       map[string]bool // flags given on the command line
 }
 
@@ -70,6 +73,7 @@ func runSample(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&a.out, "out", "sample.png", "PNG to write")
 	fs.IntVar(&a.scale, "scale", 4, fmt.Sprintf("PNG pixels per model pixel, 1 .. %d", maxScale))
 	fs.StringVar(&a.saveRaw, "save-raw", "", "safetensors file to write the final float samples to")
+	fs.StringVar(&a.gif, "gif", "", "animated GIF of every step to write")
 	if err := parseFlags(fs, args, sampleHelp, e); err != nil {
 		return err
 	}
@@ -119,7 +123,14 @@ func sample(ctx context.Context, a sampleArgs, e env) error {
 	var bar *progress
 	if e.tty {
 		bar = newProgress(e.stderr)
-		o.OnStep = bar.step
+	}
+	var frames []pipeline.Frame
+	o.OnStep = func(f pipeline.Frame) {
+		if a.gif != "" {
+			f.Sample, f.PredOriginal = f.Sample.Clone(), f.PredOriginal.Clone()
+			frames = append(frames, f)
+		}
+		bar.step(f)
 	}
 	p := &pipeline.Pipeline{UNet: ck.UNet, Scheduler: sched}
 	start := time.Now()
@@ -144,6 +155,13 @@ func sample(ctx context.Context, a sampleArgs, e env) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "wrote %s (%s): samples %v F32; %s; %v\n", a.saveRaw, kiB(size), x.Shape, settings, took)
+	}
+	if a.gif != "" {
+		size, err := writeGIF(a.gif, frames, a.scale)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %s (%s): %d frames of x_t beside x̂₀ at %d×; %s; %v\n", a.gif, kiB(size), len(frames), a.scale, settings, took)
 	}
 	if a.out != "" {
 		size, grid, err := writePNG(a.out, x, a.scale)
@@ -190,8 +208,10 @@ func (a *sampleArgs) check() error {
 		return fmt.Errorf("sample: -eta %v: want 0 .. 1", a.eta)
 	case a.set["eta"] && a.scheduler != "" && a.scheduler != "ddim":
 		return fmt.Errorf("sample: -eta applies to the ddim scheduler only, not %q", a.scheduler)
-	case a.out == "" && a.saveRaw == "":
-		return fmt.Errorf("sample: -out and -save-raw are both empty: nothing to write")
+	case a.out == "" && a.saveRaw == "" && a.gif == "":
+		return fmt.Errorf("sample: -out, -save-raw and -gif are all empty: nothing to write")
+	case a.gif != "" && !strings.EqualFold(filepath.Ext(a.gif), ".gif"):
+		return fmt.Errorf("sample: -gif %q: want a .gif file", a.gif)
 	case a.out != "" && !strings.EqualFold(filepath.Ext(a.out), ".png"):
 		return fmt.Errorf("sample: -out %q: want a .png file", a.out)
 	}

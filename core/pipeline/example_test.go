@@ -45,10 +45,10 @@ func Example() {
 	}
 	fmt.Println("sample", x.Shape, "grid", grid.Bounds().Size())
 	// Output:
-	// step 1/5 t=800
-	// step 2/5 t=600
-	// step 3/5 t=400
-	// step 4/5 t=200
-	// step 5/5 t=0
+	// step 1/5 t=999
+	// step 2/5 t=799
+	// step 3/5 t=599
+	// step 4/5 t=399
+	// step 5/5 t=199
 	// sample [2 3 32 32] grid (64,32)
 }

@@ -1,0 +1,86 @@
+package pipeline
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/color/palette"
+	"image/draw"
+	"image/gif"
+	"slices"
+)
+
+// GIF timing, in hundredths of a second: each step, and the final frame.
+const (
+	gifStepDelay = 8
+	gifLastDelay = 200
+)
+
+// GIF draws a run as an animated GIF for course notes, one frame per step
+// (frames as OnStep gives them, in order): every image's sample x_t beside
+// its predicted x̂₀, the pairs in Grid's near-square layout, each pixel a
+// scale×scale block, under a bar that fills as the steps pass. The images
+// are converted as Images converts them; colours are then the Plan 9
+// palette's nearest, without dithering, so the file follows from the frames
+// alone: the page and `chrysalis sample -gif` write the same bytes. It
+// loops, and holds the last frame for 2 s.
+func GIF(frames []Frame, scale int) (*gif.GIF, error) {
+	if len(frames) == 0 {
+		return nil, fmt.Errorf("pipeline: a GIF of no frames")
+	}
+	if scale < 1 {
+		return nil, fmt.Errorf("pipeline: GIF scale %d: want at least 1", scale)
+	}
+	shape := frames[0].Sample.Shape
+	if len(shape) != 4 {
+		return nil, fmt.Errorf("pipeline: GIF of samples shaped %v: want [B,C,H,W]", shape)
+	}
+	n, h, w := shape[0], shape[2]*scale, shape[3]*scale
+	gap, bar := scale, 2*scale // between the two images of a pair; the progress bar's height
+	cols, rows := GridSize(n)
+	pairW := 2*w + gap
+	width := cols*pairW + (cols+1)*2*gap
+	height := bar + 2*gap + rows*(h+2*gap)
+	canvas := image.NewRGBA(image.Rect(0, 0, width, height))
+	track, fill := color.RGBA{0xdd, 0xdd, 0xdd, 0xff}, color.RGBA{0x33, 0x33, 0x33, 0xff}
+	out := &gif.GIF{}
+	for s, f := range frames {
+		if !slices.Equal(f.Sample.Shape, shape) || !slices.Equal(f.PredOriginal.Shape, shape) {
+			return nil, fmt.Errorf("pipeline: GIF frame %d has shapes %v and %v, frame 0 %v", s, f.Sample.Shape, f.PredOriginal.Shape, shape)
+		}
+		draw.Draw(canvas, canvas.Rect, image.White, image.Point{}, draw.Src)
+		draw.Draw(canvas, image.Rect(0, 0, width, bar), image.NewUniform(track), image.Point{}, draw.Src)
+		draw.Draw(canvas, image.Rect(0, 0, width*(s+1)/len(frames), bar), image.NewUniform(fill), image.Point{}, draw.Src)
+		xt, err := Images(f.Sample)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: GIF frame %d: x_t: %w", s, err)
+		}
+		x0, err := Images(f.PredOriginal)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: GIF frame %d: x̂₀: %w", s, err)
+		}
+		for i := range n {
+			x := 2*gap + (i%cols)*(pairW+2*gap)
+			y := bar + 2*gap + (i/cols)*(h+2*gap)
+			enlarge(canvas, xt[i], x, y, scale)
+			enlarge(canvas, x0[i], x+w+gap, y, scale)
+		}
+		img := image.NewPaletted(canvas.Rect, palette.Plan9)
+		draw.Draw(img, img.Rect, canvas, image.Point{}, draw.Src)
+		out.Image = append(out.Image, img)
+		out.Delay = append(out.Delay, gifStepDelay)
+	}
+	out.Delay[len(out.Delay)-1] = gifLastDelay
+	return out, nil
+}
+
+// enlarge draws src at (x, y) of dst, each pixel a scale×scale block.
+func enlarge(dst *image.RGBA, src *image.NRGBA, x, y, scale int) {
+	b := src.Rect
+	for py := range b.Dy() * scale {
+		for px := range b.Dx() * scale {
+			c := src.NRGBAAt(b.Min.X+px/scale, b.Min.Y+py/scale)
+			dst.SetRGBA(x+px, y+py, color.RGBA{c.R, c.G, c.B, 0xff})
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package pipeline
+
+import (
+	"bytes"
+	"image/color"
+	"image/color/palette"
+	"image/gif"
+	"math"
+	"strings"
+	"testing"
+
+	"chrysalis/core/tensor"
+)
+
+// GIF draws every frame's x_t and x̂₀, each pixel the Plan 9 palette's
+// nearest to what Images gives, under a bar that fills step by step, and
+// survives an encode and decode.
+func TestGIF(t *testing.T) {
+	const steps, scale = 3, 2
+	var frames []Frame
+	for s := range steps {
+		xt, x0 := tensor.New(3, 3, 4, 5), tensor.New(3, 3, 4, 5)
+		for i := range xt.Data {
+			xt.Data[i] = float32(math.Sin(float64(i + 100*s)))
+			x0.Data[i] = float32(math.Cos(float64(i*7 + s)))
+		}
+		frames = append(frames, Frame{Index: s, Steps: steps, Timestep: float32(900 - 300*s), Sample: xt, PredOriginal: x0})
+	}
+	g, err := GIF(frames, scale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		t.Fatal(err)
+	}
+	g, err = gif.DecodeAll(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 pairs in a 2x2 grid: pair width 2·10+2, margins 2·2 around each.
+	width, height := 2*22+3*4, 4+4+2*(8+4)
+	if len(g.Image) != steps || g.Config.Width != width || g.Config.Height != height {
+		t.Fatalf("%d frames of %dx%d, want %d of %dx%d", len(g.Image), g.Config.Width, g.Config.Height, steps, width, height)
+	}
+	if g.Delay[0] != gifStepDelay || g.Delay[steps-1] != gifLastDelay || g.LoopCount != 0 {
+		t.Errorf("delays %v, loop count %d", g.Delay, g.LoopCount)
+	}
+	nearest := func(c color.Color) color.Color { return palette.Plan9[color.Palette(palette.Plan9).Index(c)] }
+	for s, img := range g.Image {
+		if filled := width * (s + 1) / steps; img.At(filled-1, 0) != nearest(color.RGBA{0x33, 0x33, 0x33, 0xff}) ||
+			(filled < width && img.At(filled, 0) != nearest(color.RGBA{0xdd, 0xdd, 0xdd, 0xff})) {
+			t.Errorf("frame %d: the bar does not end at %d of %d", s, filled, width)
+		}
+		xt, _ := Images(frames[s].Sample)
+		x0, _ := Images(frames[s].PredOriginal)
+		for i := range 3 {
+			x, y := 4+(i%2)*(22+4), 4+4+(i/2)*(8+4)
+			for py := range 8 {
+				for px := range 10 {
+					if got, want := img.At(x+px, y+py), nearest(xt[i].At(px/scale, py/scale)); got != want {
+						t.Fatalf("frame %d, image %d, x_t pixel (%d,%d): %v, want %v", s, i, px, py, got, want)
+					}
+					if got, want := img.At(x+12+px, y+py), nearest(x0[i].At(px/scale, py/scale)); got != want {
+						t.Fatalf("frame %d, image %d, x̂₀ pixel (%d,%d): %v, want %v", s, i, px, py, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestGIFErrors(t *testing.T) {
+	ok := Frame{Sample: tensor.New(1, 3, 2, 2), PredOriginal: tensor.New(1, 3, 2, 2)}
+	nan := Frame{Sample: tensor.New(1, 3, 2, 2), PredOriginal: tensor.New(1, 3, 2, 2)}
+	nan.PredOriginal.Data[5] = float32(math.NaN())
+	for _, c := range []struct {
+		frames []Frame
+		scale  int
+		want   string
+	}{
+		{nil, 1, "a GIF of no frames"},
+		{[]Frame{ok}, 0, "GIF scale 0"},
+		{[]Frame{{Sample: tensor.New(3, 2, 2), PredOriginal: tensor.New(3, 2, 2)}}, 1, "want [B,C,H,W]"},
+		{[]Frame{ok, {Sample: tensor.New(2, 3, 2, 2), PredOriginal: tensor.New(2, 3, 2, 2)}}, 1, "GIF frame 1 has shapes"},
+		{[]Frame{ok, nan}, 1, "GIF frame 1: x̂₀: pipeline: image 0 has NaN"},
+	} {
+		if _, err := GIF(c.frames, c.scale); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want an error containing %q", err, c.want)
+		}
+	}
+}
