@@ -163,7 +163,7 @@ var DefaultSchedulerConfig = []byte(`{
   "sample_max_value": 1.0,
   "steps_offset": 0,
   "thresholding": false,
-  "timestep_spacing": "leading",
+  "timestep_spacing": "trailing",
   "trained_betas": null,
   "variance_type": "fixed_small"
 }
