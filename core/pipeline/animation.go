@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/color/palette"
 	"image/draw"
 	"image/gif"
 	"slices"
@@ -20,10 +19,10 @@ const (
 // (frames as OnStep gives them, in order): every image's sample x_t beside
 // its predicted x̂₀, the pairs in Grid's near-square layout, each pixel a
 // scale×scale block, under a bar that fills as the steps pass. The images
-// are converted as Images converts them; colours are then the Plan 9
-// palette's nearest, without dithering, so the file follows from the frames
-// alone: the page and `chrysalis sample -gif` write the same bytes. It
-// loops, and holds the last frame for 2 s.
+// are converted as Images converts them, and the 256 colours are chosen
+// from what the frames show (paletteOf), without dithering, so the file
+// follows from the frames alone: the page and `chrysalis sample -gif` write
+// the same bytes. It loops, and holds the last frame for 2 s.
 func GIF(frames []Frame, scale int) (*gif.GIF, error) {
 	if len(frames) == 0 {
 		return nil, fmt.Errorf("pipeline: a GIF of no frames")
@@ -41,13 +40,13 @@ func GIF(frames []Frame, scale int) (*gif.GIF, error) {
 	pairW := 2*w + gap
 	width := cols*pairW + (cols+1)*2*gap
 	height := bar + 2*gap + rows*(h+2*gap)
-	canvas := image.NewRGBA(image.Rect(0, 0, width, height))
 	track, fill := color.RGBA{0xdd, 0xdd, 0xdd, 0xff}, color.RGBA{0x33, 0x33, 0x33, 0xff}
-	out := &gif.GIF{}
+	canvases := make([]*image.RGBA, len(frames))
 	for s, f := range frames {
 		if !slices.Equal(f.Sample.Shape, shape) || !slices.Equal(f.PredOriginal.Shape, shape) {
 			return nil, fmt.Errorf("pipeline: GIF frame %d has shapes %v and %v, frame 0 %v", s, f.Sample.Shape, f.PredOriginal.Shape, shape)
 		}
+		canvas := image.NewRGBA(image.Rect(0, 0, width, height))
 		draw.Draw(canvas, canvas.Rect, image.White, image.Point{}, draw.Src)
 		draw.Draw(canvas, image.Rect(0, 0, width, bar), image.NewUniform(track), image.Point{}, draw.Src)
 		draw.Draw(canvas, image.Rect(0, 0, width*(s+1)/len(frames), bar), image.NewUniform(fill), image.Point{}, draw.Src)
@@ -65,13 +64,57 @@ func GIF(frames []Frame, scale int) (*gif.GIF, error) {
 			enlarge(canvas, xt[i], x, y, scale)
 			enlarge(canvas, x0[i], x+w+gap, y, scale)
 		}
-		img := image.NewPaletted(canvas.Rect, palette.Plan9)
-		draw.Draw(img, img.Rect, canvas, image.Point{}, draw.Src)
+		canvases[s] = canvas
+	}
+	pal := paletteOf(canvases)
+	out := &gif.GIF{Config: image.Config{ColorModel: pal, Width: width, Height: height}}
+	index := map[color.RGBA]uint8{}
+	for _, canvas := range canvases {
+		img := image.NewPaletted(canvas.Rect, pal)
+		for i := 0; i < len(canvas.Pix); i += 4 {
+			c := color.RGBA{canvas.Pix[i], canvas.Pix[i+1], canvas.Pix[i+2], 0xff}
+			k, ok := index[c]
+			if !ok {
+				k = uint8(pal.Index(c))
+				index[c] = k
+			}
+			img.Pix[i/4] = k
+		}
 		out.Image = append(out.Image, img)
 		out.Delay = append(out.Delay, gifStepDelay)
 	}
 	out.Delay[len(out.Delay)-1] = gifLastDelay
 	return out, nil
+}
+
+// paletteOf picks at most 256 colours for the canvases: every pixel is
+// counted in a bin of 4 bits per channel; the most frequent bins win (ties
+// to the lower bin number), each standing for the mean colour of its
+// pixels. The butterflies' browns get their own entries, where a fixed
+// palette would grey them.
+func paletteOf(canvases []*image.RGBA) color.Palette {
+	type bin struct{ n, r, g, b int }
+	var bins [1 << 12]bin
+	for _, c := range canvases {
+		for i := 0; i < len(c.Pix); i += 4 {
+			r, g, b := int(c.Pix[i]), int(c.Pix[i+1]), int(c.Pix[i+2])
+			k := &bins[r>>4<<8|g>>4<<4|b>>4]
+			k.n, k.r, k.g, k.b = k.n+1, k.r+r, k.g+g, k.b+b
+		}
+	}
+	order := make([]int, 0, len(bins))
+	for i, k := range bins {
+		if k.n > 0 {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return bins[b].n - bins[a].n })
+	pal := make(color.Palette, 0, 256)
+	for _, i := range order[:min(256, len(order))] {
+		k := bins[i]
+		pal = append(pal, color.RGBA{uint8((k.r + k.n/2) / k.n), uint8((k.g + k.n/2) / k.n), uint8((k.b + k.n/2) / k.n), 0xff})
+	}
+	return pal
 }
 
 // enlarge draws src at (x, y) of dst, each pixel a scale×scale block.

@@ -2,19 +2,20 @@ package pipeline
 
 import (
 	"bytes"
+	"image"
 	"image/color"
-	"image/color/palette"
 	"image/gif"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
 	"chrysalis/core/tensor"
 )
 
-// GIF draws every frame's x_t and x̂₀, each pixel the Plan 9 palette's
-// nearest to what Images gives, under a bar that fills step by step, and
-// survives an encode and decode.
+// GIF draws every frame's x_t and x̂₀, each pixel its palette's nearest to
+// what Images gives, under a bar that fills step by step, and survives an
+// encode and decode.
 func TestGIF(t *testing.T) {
 	const steps, scale = 3, 2
 	var frames []Frame
@@ -46,8 +47,8 @@ func TestGIF(t *testing.T) {
 	if g.Delay[0] != gifStepDelay || g.Delay[steps-1] != gifLastDelay || g.LoopCount != 0 {
 		t.Errorf("delays %v, loop count %d", g.Delay, g.LoopCount)
 	}
-	nearest := func(c color.Color) color.Color { return palette.Plan9[color.Palette(palette.Plan9).Index(c)] }
 	for s, img := range g.Image {
+		nearest := func(c color.Color) color.Color { return img.Palette[img.Palette.Index(c)] }
 		if filled := width * (s + 1) / steps; img.At(filled-1, 0) != nearest(color.RGBA{0x33, 0x33, 0x33, 0xff}) ||
 			(filled < width && img.At(filled, 0) != nearest(color.RGBA{0xdd, 0xdd, 0xdd, 0xff})) {
 			t.Errorf("frame %d: the bar does not end at %d of %d", s, filled, width)
@@ -67,6 +68,28 @@ func TestGIF(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// paletteOf keeps the colours of a picture that has few, exactly, the most
+// used first, and at most 256 of a picture that has more.
+func TestPaletteOf(t *testing.T) {
+	few := image.NewRGBA(image.Rect(0, 0, 3, 2))
+	for i, c := range []color.RGBA{{9, 8, 7, 255}, {200, 100, 0, 255}, {9, 8, 7, 255}, {255, 255, 255, 255}, {9, 8, 7, 255}, {200, 100, 0, 255}} {
+		few.SetRGBA(i%3, i/3, c)
+	}
+	want := color.Palette{color.RGBA{9, 8, 7, 255}, color.RGBA{200, 100, 0, 255}, color.RGBA{255, 255, 255, 255}}
+	if got := paletteOf([]*image.RGBA{few}); !slices.Equal(got, want) {
+		t.Errorf("palette %v, want %v", got, want)
+	}
+	many := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for y := range 64 {
+		for x := range 64 {
+			many.SetRGBA(x, y, color.RGBA{uint8(4 * x), uint8(4 * y), uint8(x * y), 255}) // over 256 bins
+		}
+	}
+	if got := paletteOf([]*image.RGBA{many}); len(got) != 256 {
+		t.Errorf("%d colours, want 256", len(got))
 	}
 }
 
