@@ -45,8 +45,9 @@ func TestEveryModelBelowAPath(t *testing.T) {
 			t.Errorf("model %s: the page's PNG differs from chrysalis sample's: %s", m.Name, diff)
 		}
 	}
-	if n := s.count("/static/viewer.wasm"); n != 1 {
-		t.Errorf("the viewer's wasm was fetched %d times below %s, want 1", n, prefix)
+	// Once by the page, and maybe once more by the service worker (sw.js).
+	if n := s.count("/static/viewer.wasm"); n < 1 || n > 2 {
+		t.Errorf("the viewer's wasm was fetched %d times below %s, want once or twice", n, prefix)
 	}
 	tb.checkLog(t)
 }
