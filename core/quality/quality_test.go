@@ -239,7 +239,6 @@ func checkFloats(t *testing.T, name string, got, want []float64) {
 	}
 }
 
-
 // solidImage is a 4×4 image of one colour (image.Uniform has no bounds).
 func solidImage(c color.NRGBA) image.Image {
 	img := image.NewNRGBA(image.Rect(0, 0, 4, 4))
