@@ -7,7 +7,7 @@
 //	chrysalis convert -model PATH -out DIR [-dtype f16|bf16|f32] [-variant NAME]
 //	chrysalis bench
 //	chrysalis train   -data DIR (-config unet_config.json | -init MODEL) -out DIR [-epochs N] [-batch B] [-lr LR] [-resume]
-//	chrysalis eval    -model DIR -data DIR
+//	chrysalis eval    -model DIR -data DIR [-vs DIR] [-samples N | -images DIR]
 //
 // Run "chrysalis <command> -h" for each command's flags. Errors are one line
 // on stderr and a non-zero exit status.

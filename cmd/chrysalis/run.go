@@ -23,7 +23,7 @@ commands:
   convert  write a checkpoint as a single-model diffusers folder in another dtype
   bench    GEMM GFLOP/s and milliseconds per UNet forward
   train    train a UNet2DModel on an image folder
-  eval     a checkpoint's denoising loss on an image folder, with its CI
+  eval     a checkpoint's denoising loss on an image folder, with its CI, and its samples' quality
 
 Run "chrysalis <command> -h" for a command's flags.
 `

@@ -193,7 +193,7 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
-const evalHelp = `usage: chrysalis eval -model DIR -data DIR [-vs DIR]
+const evalHelp = `usage: chrysalis eval -model DIR -data DIR [-vs DIR] [-samples N | -images DIR]
 
 Prints the mean denoising loss of a checkpoint (any diffusers UNet2DModel
 folder, with its scheduler_config.json) over every image of a folder, with a
@@ -205,8 +205,6 @@ Two checkpoints are therefore compared on the same numbers. With -vs, the
 second checkpoint is evaluated too, and the per-image differences give a
 paired interval for the difference of the two means, much narrower than the
 two intervals side by side.
-
-flags:
 `
 
 func runEval(ctx context.Context, args []string, e env) error {
@@ -214,7 +212,12 @@ func runEval(ctx context.Context, args []string, e env) error {
 	model := fs.String("model", "", "checkpoint folder (required)")
 	data := fs.String("data", "", "image folder (required)")
 	vs := fs.String("vs", "", "a second checkpoint folder to compare with, image by image")
-	if err := parseFlags(fs, args, evalHelp, e); err != nil {
+	var q qualityArgs
+	q.register(fs)
+	if err := parseFlags(fs, args, evalHelp+qualityHelp+"\nflags:\n", e); err != nil {
+		return err
+	}
+	if err := q.check(setFlags(fs)); err != nil {
 		return err
 	}
 	switch {
@@ -253,25 +256,31 @@ func runEval(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("eval: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "eval loss (%s): %s\n", a.obj.PredictionType, ev)
-	if *vs == "" {
+	models := []namedModel{{*model, a}}
+	if *vs != "" {
+		evb, err := train.Evaluate(ctx, b.model, b.obj, ds, idx, 0)
+		if err != nil {
+			return fmt.Errorf("eval: -vs: %w", err)
+		}
+		d, err := train.Paired(ev, evb)
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "vs %s: %s\n", *vs, evb)
+		fmt.Fprintf(e.stdout, "difference (model − vs), paired: %+.5f (95%% CI %+.5f to %+.5f)\n", d.Mean, d.Low, d.High)
+		models = append(models, namedModel{*vs, b})
+	}
+	if !q.wanted() {
 		return nil
 	}
-	evb, err := train.Evaluate(ctx, b.model, b.obj, ds, idx, 0)
-	if err != nil {
-		return fmt.Errorf("eval: -vs: %w", err)
-	}
-	d, err := train.Paired(ev, evb)
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
-	}
-	fmt.Fprintf(e.stdout, "vs %s: %s\n", *vs, evb)
-	fmt.Fprintf(e.stdout, "difference (model − vs), paired: %+.5f (95%% CI %+.5f to %+.5f)\n", d.Mean, d.Low, d.High)
-	return nil
+	return evalQuality(ctx, q, ds, models, e)
 }
 
-// evalModel is a checkpoint and the objective its scheduler config gives.
+// evalModel is a checkpoint, its scheduler config and the objective that
+// config gives.
 type evalModel struct {
 	model *unet.Model
+	sched []byte
 	obj   *train.Objective
 }
 
@@ -287,5 +296,5 @@ func loadEvalModel(dir string) (evalModel, error) {
 	if err != nil {
 		return evalModel{}, fmt.Errorf("eval: %w", err)
 	}
-	return evalModel{ck.UNet, obj}, nil
+	return evalModel{ck.UNet, ck.SchedulerConfig, obj}, nil
 }
