@@ -2,8 +2,6 @@ package main
 
 import (
 	"image"
-	"image/png"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -56,7 +54,7 @@ func TestEvalSamples(t *testing.T) {
 
 	grid := filepath.Join(t.TempDir(), "grid.png")
 	if _, _, err := runCLI(false, "sample", "-model", model, "-scheduler", "ddim", "-steps", "2", "-seed", "3",
-		"-batch", "20", "-out", grid); err != nil {
+		"-batch", "20", "-scale", "1", "-out", grid); err != nil {
 		t.Fatal(err)
 	}
 	cells := splitGrid(t, grid, n, 32)
@@ -81,15 +79,7 @@ func TestEvalSamples(t *testing.T) {
 // a folder of PNGs, in order.
 func splitGrid(t *testing.T, path string, n, side int) string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := readPNG(t, path)
 	cols := img.Bounds().Dx() / side
 	dir := t.TempDir()
 	for i := range n {
