@@ -1,0 +1,9 @@
+//go:build !goexperiment.simd || !(amd64 || wasm)
+
+package tensor
+
+// useSIMD is false: this build has no SIMD kernels.
+var useSIMD = false
+
+// kernel is kernelScalar.
+func kernel(a, b, c []float32, ldc int) { kernelScalar(a, b, c, ldc) }

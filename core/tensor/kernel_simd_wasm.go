@@ -1,0 +1,39 @@
+//go:build goexperiment.simd
+
+package tensor
+
+import "simd/archsimd"
+
+// kernelSIMD is kernelScalar with the tile held in 4-lane (SIMD128)
+// accumulators: per p it broadcasts a[p·mr+i], multiplies it by four lanes of
+// the row b[p·nr:p·nr+8] and adds the rounded products (Mul, then Add: never a
+// fused multiply-add), so every lane does what kernelScalar does for its
+// element. It runs down the strip twice, for columns 0-3 and 4-7: four
+// accumulators, the B vector and four broadcasts and products fit in the 16
+// vector locals of Go's wasm port, where all eight would spill.
+func kernelSIMD(a, b, c []float32, ldc int) {
+	kb := len(b) / nr
+	a = a[:kb*mr]
+	b = b[:kb*nr]
+	for j := 0; j < nr; j += 4 {
+		var c0, c1, c2, c3 archsimd.Float32x4
+		for p := 0; p < kb; p++ {
+			y := archsimd.LoadFloat32x4Array((*[4]float32)(b[p*nr+j:]))
+			x := a[p*mr : p*mr+mr : p*mr+mr]
+			c0 = c0.Add(archsimd.BroadcastFloat32x4(x[0]).Mul(y))
+			c1 = c1.Add(archsimd.BroadcastFloat32x4(x[1]).Mul(y))
+			c2 = c2.Add(archsimd.BroadcastFloat32x4(x[2]).Mul(y))
+			c3 = c3.Add(archsimd.BroadcastFloat32x4(x[3]).Mul(y))
+		}
+		addQuad(c[j:j+4], c0)
+		addQuad(c[ldc+j:ldc+j+4], c1)
+		addQuad(c[2*ldc+j:2*ldc+j+4], c2)
+		addQuad(c[3*ldc+j:3*ldc+j+4], c3)
+	}
+}
+
+// addQuad adds the lanes of v to r[0:4].
+func addQuad(r []float32, v archsimd.Float32x4) {
+	p := (*[4]float32)(r)
+	archsimd.LoadFloat32x4Array(p).Add(v).StoreArray(p)
+}
