@@ -37,7 +37,7 @@ func TestSIMDMatchesScalar(t *testing.T) {
 	}
 	convs := []struct {
 		n, cin, cout, hw, kh, stride int
-		pad                         Padding
+		pad                          Padding
 	}{
 		{2, 3, 16, 13, 3, 1, Padding{1, 1, 1, 1}},  // conv_in, im2col
 		{1, 16, 16, 11, 3, 1, Padding{1, 1, 1, 1}}, // Winograd, odd size
