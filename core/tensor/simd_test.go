@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -52,6 +53,26 @@ func TestSIMDMatchesScalar(t *testing.T) {
 		bias := randTensor(44, c.cout).Data
 		check(t, fmt.Sprintf("conv %+v", c), func() []float32 { return Conv2d(x, w, bias, c.stride, c.pad).Data })
 	}
+	// Exp32 across its whole range, the ends of the SIMD range and the
+	// special values, in quads that mix both paths.
+	xs := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), expLow, expHigh,
+		math.Nextafter32(expLow, -1), math.Nextafter32(expHigh, 100), expMax, expMin, 0, -0.0}
+	for v := float32(-110); v < 100; v += 0.0173 {
+		xs = append(xs, v)
+	}
+	check(t, "exp", func() []float32 {
+		out := make([]float32, len(xs))
+		expInto(out, xs)
+		return out
+	})
+	x := randTensor(45, 3, 5, 7, 9)
+	for i := range x.Data {
+		x.Data[i] *= 12
+	}
+	check(t, "silu", func() []float32 { return SiLU(x).Data })
+	tok := randTensor(46, 2, 37, 24)
+	check(t, "attention", func() []float32 { return Attention(tok, tok, tok, 3, 0.8).Data })
+	check(t, "groupnorm", func() []float32 { return GroupNorm(x, 5, randTensor(47, 5).Data, randTensor(48, 5).Data, 1e-5).Data })
 }
 
 // check fails unless f gives the same bits with and without SIMD.

@@ -7,3 +7,6 @@ var useSIMD = false
 
 // kernel is kernelScalar.
 func kernel(a, b, c []float32, ldc int) { kernelScalar(a, b, c, ldc) }
+
+// expInto sets dst[i] = Exp32(src[i]); dst may be src.
+func expInto(dst, src []float32) { expScalar(dst, src) }

@@ -17,9 +17,23 @@ func kernelSIMD(a, b, c []float32, ldc int) {
 	b = b[:kb*nr]
 	for j := 0; j < nr; j += 4 {
 		var c0, c1, c2, c3 archsimd.Float32x4
-		for p := 0; p < kb; p++ {
+		p := 0
+		for ; p+2 <= kb; p += 2 {
+			x := a[p*mr : p*mr+2*mr : p*mr+2*mr]
 			y := archsimd.LoadFloat32x4Array((*[4]float32)(b[p*nr+j:]))
+			z := archsimd.LoadFloat32x4Array((*[4]float32)(b[p*nr+nr+j:]))
+			c0 = c0.Add(archsimd.BroadcastFloat32x4(x[0]).Mul(y))
+			c1 = c1.Add(archsimd.BroadcastFloat32x4(x[1]).Mul(y))
+			c2 = c2.Add(archsimd.BroadcastFloat32x4(x[2]).Mul(y))
+			c3 = c3.Add(archsimd.BroadcastFloat32x4(x[3]).Mul(y))
+			c0 = c0.Add(archsimd.BroadcastFloat32x4(x[4]).Mul(z))
+			c1 = c1.Add(archsimd.BroadcastFloat32x4(x[5]).Mul(z))
+			c2 = c2.Add(archsimd.BroadcastFloat32x4(x[6]).Mul(z))
+			c3 = c3.Add(archsimd.BroadcastFloat32x4(x[7]).Mul(z))
+		}
+		for ; p < kb; p++ {
 			x := a[p*mr : p*mr+mr : p*mr+mr]
+			y := archsimd.LoadFloat32x4Array((*[4]float32)(b[p*nr+j:]))
 			c0 = c0.Add(archsimd.BroadcastFloat32x4(x[0]).Mul(y))
 			c1 = c1.Add(archsimd.BroadcastFloat32x4(x[1]).Mul(y))
 			c2 = c2.Add(archsimd.BroadcastFloat32x4(x[2]).Mul(y))
@@ -36,4 +50,9 @@ func kernelSIMD(a, b, c []float32, ldc int) {
 func addQuad(r []float32, v archsimd.Float32x4) {
 	p := (*[4]float32)(r)
 	archsimd.LoadFloat32x4Array(p).Add(v).StoreArray(p)
+}
+
+// pow2 returns 2^n for n in [-126, 127]: the float32 with exponent n+127.
+func pow2(n archsimd.Int32x4) archsimd.Float32x4 {
+	return n.Add(archsimd.BroadcastInt32x4(127)).ShiftAllLeft(23).ToBits().BitsToFloat32()
 }

@@ -34,3 +34,8 @@ func addRow(r []float32, v archsimd.Float32x8) {
 	p := (*[nr]float32)(r)
 	archsimd.LoadFloat32x8Array(p).Add(v).StoreArray(p)
 }
+
+// pow2 returns 2^n for n in [-126, 127]: the float32 with exponent n+127.
+func pow2(n archsimd.Int32x4) archsimd.Float32x4 {
+	return n.Add(archsimd.BroadcastInt32x4(127)).ShiftAllLeft(23).AsFloat32x4()
+}
