@@ -67,6 +67,13 @@ type product struct {
 // rows) are split over up to GOMAXPROCS goroutines; the split changes no
 // bits.
 func gemmAcc(m, n, k int, a []float32, lda int, prods []product, ldc int) {
+	w := workers(2 * float64(m) * float64(n) * float64(k) * float64(len(prods)))
+	gemmOn(w, m, n, k, a, lda, prods, ldc)
+}
+
+// gemmOn is gemmAcc on at most w goroutines: callers that already run
+// products in parallel pass 1.
+func gemmOn(w, m, n, k int, a []float32, lda int, prods []product, ldc int) {
 	if m <= 0 || n <= 0 || k <= 0 || len(prods) == 0 {
 		return
 	}
@@ -82,7 +89,6 @@ func gemmAcc(m, n, k int, a []float32, lda int, prods []product, ldc int) {
 	job := gemmJob{m: m, n: n, k: k, depth: depth, ap: ap, prods: prods, ldc: ldc}
 	strips := (n + nr - 1) / nr
 	units := strips * len(prods)
-	w := workers(2 * float64(m) * float64(n) * float64(k) * float64(len(prods)))
 	switch {
 	case w > 1 && units >= 2*w:
 		parallel(w, func(i int) { job.run(0, m, units*i/w, units*(i+1)/w) })
