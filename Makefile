@@ -15,7 +15,7 @@ WASM_EXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
 # kernels themselves are FMA-free and bit-identical at any level (checked by
 # the v3 test run below); benchmarks use v3.
 
-.PHONY: goldens all test test-native test-wasm test-fuzz test-e2e bench bench-native bench-wasm bench-browser serve wasm
+.PHONY: goldens all test test-native test-wasm test-fuzz test-e2e bench bench-native bench-wasm bench-scalar bench-browser serve wasm
 
 # WebAssembly builds may use the saturating float-to-int and sign-extension
 # instructions (in every browser and Node since 2021): ~15% less worker CPU.
@@ -26,14 +26,21 @@ all: test
 # Every test: native, wasm under Node, bounded fuzzing, the browser end-to-end test.
 test: test-native test-wasm test-fuzz test-e2e
 
+# The kernel packages run again with GOAMD64=v3 and in the scalar build
+# (GOEXPERIMENT empty: no simd/archsimd), which must give the same bits.
+KERNEL_PKGS := ./core/tensor ./core/unet ./core/checkpoint
 test-native:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
-	GOAMD64=v3 $(GO) test -count=1 ./core/tensor ./core/unet ./core/scheduler
+	GOAMD64=v3 $(GO) test -count=1 $(KERNEL_PKGS) ./core/scheduler
+	GOEXPERIMENT= $(GO) vet ./core/tensor
+	GOEXPERIMENT= $(GO) test -count=1 $(KERNEL_PKGS)
 
-# The core packages again under GOOS=js GOARCH=wasm, run by Node.
+# The core packages again under GOOS=js GOARCH=wasm, run by Node, and the
+# kernel packages in the scalar build.
 test-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASM_EXEC)" ./core/...
+	GOEXPERIMENT= GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASM_EXEC)" $(KERNEL_PKGS)
 
 # A count, not a duration: time-limited fuzzing can fail spuriously with
 # "context deadline exceeded" in Go 1.26's fuzz coordinator (golang/go#75804).
@@ -44,6 +51,8 @@ test-fuzz:
 	$(GO) test -run=NONE -fuzz=^FuzzParse$$ -fuzztime=$(FUZZTIME) ./core/safetensors
 	$(GO) test -run=NONE -fuzz=^FuzzLoad$$ -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./core/pytorch
 
+# GEMM GFLOP/s and ms per UNet forward with the SIMD kernels (GOEXPERIMENT=simd,
+# exported above); bench-scalar prints the same figures without them.
 bench: bench-native bench-wasm bench-browser
 
 bench-native:
@@ -53,6 +62,11 @@ bench-native:
 bench-wasm:
 	GOOS=js GOARCH=wasm $(GO) build -o bin/chrysalis.wasm ./cmd/chrysalis
 	$(WASM_EXEC) bin/chrysalis.wasm bench
+
+bench-scalar:
+	GOEXPERIMENT= GOAMD64=v3 $(GO) run ./cmd/chrysalis bench
+	GOEXPERIMENT= GOOS=js GOARCH=wasm $(GO) build -o bin/chrysalis-scalar.wasm ./cmd/chrysalis
+	$(WASM_EXEC) bin/chrysalis-scalar.wasm bench
 
 # The browser demo's WebAssembly (the page, the sampling worker with SIMD128
 # kernels and again with scalar ones for browsers without SIMD, the Ebiten

@@ -56,7 +56,11 @@ func runBench(args []string, e env) error {
 		return fmt.Errorf("bench: %w", err)
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "chrysalis bench: %s/%s, %d CPUs, %s, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), buildLevel(), runtime.Version())
+	kernels := "scalar kernels"
+	if tensor.SIMD() {
+		kernels = "SIMD kernels"
+	}
+	fmt.Fprintf(w, "chrysalis bench: %s/%s, %d CPUs, %s, %s, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), buildLevel(), runtime.Version(), kernels)
 
 	threads := []int{1}
 	if n := runtime.NumCPU(); n > 1 {

@@ -112,9 +112,8 @@ type convGeometry struct {
 	pad                       Padding
 	ho, wo                    int
 	// For each row p = (c,i,j) of the im2col matrix, off[p] = (c·H+i)·W + j
-	// is the offset of its tap from a window's top-left corner; rowOff holds
-	// off for j = 0 only, one entry per tap row (c,i).
-	off, rowOff []int
+	// is the offset of its tap from a window's top-left corner.
+	off []int
 }
 
 // direct reports whether the im2col matrix is the image itself: a 1x1
@@ -123,12 +122,11 @@ func (g *convGeometry) direct() bool {
 	return g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == Padding{}
 }
 
-// taps fills off and rowOff.
+// taps fills off.
 func (g *convGeometry) taps() {
-	g.off, g.rowOff = make([]int, 0, g.cin*g.kh*g.kw), make([]int, 0, g.cin*g.kh)
+	g.off = make([]int, 0, g.cin*g.kh*g.kw)
 	for c := 0; c < g.cin; c++ {
 		for i := 0; i < g.kh; i++ {
-			g.rowOff = append(g.rowOff, (c*g.h+i)*g.w)
 			for j := 0; j < g.kw; j++ {
 				g.off = append(g.off, (c*g.h+i)*g.w+j)
 			}
@@ -138,31 +136,29 @@ func (g *convGeometry) taps() {
 
 // pack is a packFunc for the im2col matrix of img, for a geometry without
 // padding (Conv2d pads the image beforehand), so that every tap is inside
-// img. A strip's two columns are windows whose top-left corners are
-// q0 = y·s·W + x·s and, when they lie on one output row, q0 + s.
+// img. When a strip's nr columns are windows on one output row, their
+// top-left corners are q0 = y·s·W + x·s, q0 + s, …, q0 + (nr-1)·s, so for
+// stride 1 a row of the strip is nr contiguous pixels.
 func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
 	off := g.off[p0 : p0+kb]
 	for s := 0; s < roundUp(nb, nr); s += nr {
 		strip := bp[s*kb : (s+nr)*kb]
 		q := j0 + s
 		b0 := (q/g.wo*g.w + q%g.wo) * g.stride
-		pair := s+nr <= nb && q%g.wo+1 < g.wo
+		row := s+nr <= nb && q%g.wo+nr <= g.wo
 		switch {
-		case pair && g.kw == 3 && g.stride == 1 && p0%3 == 0 && kb%3 == 0:
-			// Whole 3-tap rows: 4 contiguous pixels give a row's 6 values.
-			rows := g.rowOff[p0/3 : (p0+kb)/3]
-			strip = strip[:6*len(rows)]
-			for t, o := range rows {
-				src, dst := img[b0+o:b0+o+4], strip[6*t:6*t+6]
-				v0, v1, v2, v3 := src[0], src[1], src[2], src[3]
-				dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = v0, v1, v1, v2, v2, v3
-			}
-		case pair:
-			src0, src1 := img[b0:], img[b0+g.stride:]
-			strip = strip[:2*len(off)]
+		case row && g.stride == 1:
+			src := img[b0:]
 			for p, o := range off {
-				strip[2*p] = src0[o]
-				strip[2*p+1] = src1[o]
+				*(*[nr]float32)(strip[p*nr:]) = *(*[nr]float32)(src[o:])
+			}
+		case row:
+			src := img[b0:]
+			for p, o := range off {
+				d := strip[p*nr : p*nr+nr]
+				for jj := range d {
+					d[jj] = src[o+jj*g.stride]
+				}
 			}
 		default:
 			// The columns lie on two output rows, or the strip ends past nb.

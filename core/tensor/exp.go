@@ -17,6 +17,14 @@ const (
 	roundMagic = 12582912
 )
 
+// For x in [expLow, expHigh], n = round(x·log2 e) lies in [-126, 127], so
+// Exp32 takes none of its special cases and 2^n is a normal float32: the
+// range where the SIMD build computes four values at a time.
+const (
+	expLow  = -87
+	expHigh = 88
+)
+
 // Exp32 returns e^x in float32 with a relative error of about 1e-7 (a couple
 // of ulps). It is pure Go with every product rounded explicitly, so it gives
 // the same bits natively and under wasm. exp(x) = 2^n · exp(r) with
@@ -29,9 +37,10 @@ func Exp32(x float32) float32 {
 	return v[0]
 }
 
-// expInto sets dst[i] = Exp32(src[i]); dst may be src. Loops over a slice
-// use it rather than calling Exp32 per element.
-func expInto(dst, src []float32) {
+// expScalar sets dst[i] = Exp32(src[i]) one element at a time; dst may be
+// src. expInto is it, or expQuad four lanes at a time where the SIMD build
+// can (simd.go).
+func expScalar(dst, src []float32) {
 	dst = dst[:len(src)]
 	for i, x := range src {
 		switch {

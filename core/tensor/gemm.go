@@ -17,8 +17,8 @@ import "sync"
 // a value falls in, the batch, the platform or how the work is split across
 // goroutines.
 const (
-	mr = 5   // rows of the register tile (packA and kernel are written for 5)
-	nr = 2   // columns of the register tile (the packing code is written for 2)
+	mr = 4   // rows of the register tile (packA and the kernels are written for 4)
+	nr = 8   // columns of the register tile (two 4-lane vectors; the kernels are written for 8)
 	kc = 264 // greatest depth of a packed panel (a multiple of 12, see panelDepth)
 	mc = 120 // rows in a block of packed A (a multiple of mr)
 	nc = 512 // columns of a packed B panel (a multiple of nr)
@@ -67,6 +67,13 @@ type product struct {
 // rows) are split over up to GOMAXPROCS goroutines; the split changes no
 // bits.
 func gemmAcc(m, n, k int, a []float32, lda int, prods []product, ldc int) {
+	w := workers(2 * float64(m) * float64(n) * float64(k) * float64(len(prods)))
+	gemmOn(w, m, n, k, a, lda, prods, ldc)
+}
+
+// gemmOn is gemmAcc on at most w goroutines: callers that already run
+// products in parallel pass 1.
+func gemmOn(w, m, n, k int, a []float32, lda int, prods []product, ldc int) {
 	if m <= 0 || n <= 0 || k <= 0 || len(prods) == 0 {
 		return
 	}
@@ -82,7 +89,6 @@ func gemmAcc(m, n, k int, a []float32, lda int, prods []product, ldc int) {
 	job := gemmJob{m: m, n: n, k: k, depth: depth, ap: ap, prods: prods, ldc: ldc}
 	strips := (n + nr - 1) / nr
 	units := strips * len(prods)
-	w := workers(2 * float64(m) * float64(n) * float64(k) * float64(len(prods)))
 	switch {
 	case w > 1 && units >= 2*w:
 		parallel(w, func(i int) { job.run(0, m, units*i/w, units*(i+1)/w) })
@@ -156,9 +162,8 @@ func getBuffer(n int) *[]float32 {
 func putBuffer(p *[]float32) { bufferPool.Put(p) }
 
 // panelDepth splits k into the fewest panels of at most kc, of equal depth
-// rounded up to a multiple of 12; the last may be shallower. 12 is a multiple
-// of the kernel's unrolling (4) and of a 3x3 convolution's tap row (3), so
-// im2col panels start on whole tap rows. It depends on k alone.
+// rounded up to a multiple of 12; the last may be shallower. It depends on k
+// alone, and it is the rule of every earlier release, whose bits it keeps.
 func panelDepth(k int) int {
 	panels := (k + kc - 1) / kc
 	return min(kc, roundUp((k+panels-1)/panels, 12))
@@ -176,10 +181,9 @@ func packA(ap, a []float32, lda, mb, kb int) {
 			r1 := a[(s+1)*lda:][:kb]
 			r2 := a[(s+2)*lda:][:kb]
 			r3 := a[(s+3)*lda:][:kb]
-			r4 := a[(s+4)*lda:][:kb]
 			for p := range r0 {
 				d := strip[p*mr : p*mr+mr]
-				d[0], d[1], d[2], d[3], d[4] = r0[p], r1[p], r2[p], r3[p], r4[p]
+				d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
 			}
 			continue
 		}
@@ -210,17 +214,13 @@ func packB(bp, b []float32, ldb, kb, nb int) {
 		strip := bp[s*kb : (s+nr)*kb]
 		if s+nr <= nb {
 			for p := 0; p < kb; p++ {
-				row := b[p*ldb+s : p*ldb+s+nr]
-				strip[p*nr] = row[0]
-				strip[p*nr+1] = row[1]
+				*(*[nr]float32)(strip[p*nr:]) = *(*[nr]float32)(b[p*ldb+s:])
 			}
 			continue
 		}
 		clear(strip)
 		for p := 0; p < kb; p++ {
-			for j := 0; j < nb-s; j++ {
-				strip[p*nr+j] = b[p*ldb+s+j]
-			}
+			copy(strip[p*nr:p*nr+nb-s], b[p*ldb+s:p*ldb+nb])
 		}
 	}
 }
@@ -230,17 +230,13 @@ func packB(bp, b []float32, ldb, kb, nb int) {
 func packBT(bp, bt []float32, ldb, kb, nb int) {
 	for s := 0; s < nb; s += nr {
 		strip := bp[s*kb : (s+nr)*kb]
-		if s+nr <= nb {
-			c0, c1 := bt[s*ldb:][:kb], bt[(s+1)*ldb:][:kb]
-			for p := range c0 {
-				d := strip[p*nr : p*nr+nr]
-				d[0], d[1] = c0[p], c1[p]
-			}
-			continue
+		if s+nr > nb {
+			clear(strip)
 		}
-		clear(strip)
-		for p, v := range bt[s*ldb:][:kb] {
-			strip[p*nr] = v
+		for j := 0; j < min(nr, nb-s); j++ {
+			for p, v := range bt[(s+j)*ldb:][:kb] {
+				strip[p*nr+j] = v
+			}
 		}
 	}
 }
@@ -267,121 +263,4 @@ func macroKernel(ap, bp []float32, kb, mb, nb int, c []float32, ldc int) {
 			}
 		}
 	}
-}
-
-// kernel adds to the mr×nr tile at c (row stride ldc) the product of a packed
-// A strip a (kb×mr) and a packed B strip b (kb×nr), where kb = len(b)/nr:
-//
-//	c[i][j] += Σ_p a[p·mr+i]·b[p·nr+j]
-//
-// The sum is formed in registers from zero, over p in ascending order, with
-// every product rounded to float32, and then added to c.
-func kernel(a, b, c []float32, ldc int) {
-	kb := len(b) / nr
-	a = a[:kb*mr]
-	b = b[:kb*nr]
-	var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41 float32
-	for len(a) >= 4*mr && len(b) >= 4*nr {
-		b0, b1 := b[0], b[1]
-		a0 := a[0]
-		c00 += float32(a0 * b0)
-		c01 += float32(a0 * b1)
-		a1 := a[1]
-		c10 += float32(a1 * b0)
-		c11 += float32(a1 * b1)
-		a2 := a[2]
-		c20 += float32(a2 * b0)
-		c21 += float32(a2 * b1)
-		a3 := a[3]
-		c30 += float32(a3 * b0)
-		c31 += float32(a3 * b1)
-		a4 := a[4]
-		c40 += float32(a4 * b0)
-		c41 += float32(a4 * b1)
-
-		b0, b1 = b[2], b[3]
-		a0 = a[5]
-		c00 += float32(a0 * b0)
-		c01 += float32(a0 * b1)
-		a1 = a[6]
-		c10 += float32(a1 * b0)
-		c11 += float32(a1 * b1)
-		a2 = a[7]
-		c20 += float32(a2 * b0)
-		c21 += float32(a2 * b1)
-		a3 = a[8]
-		c30 += float32(a3 * b0)
-		c31 += float32(a3 * b1)
-		a4 = a[9]
-		c40 += float32(a4 * b0)
-		c41 += float32(a4 * b1)
-
-		b0, b1 = b[4], b[5]
-		a0 = a[10]
-		c00 += float32(a0 * b0)
-		c01 += float32(a0 * b1)
-		a1 = a[11]
-		c10 += float32(a1 * b0)
-		c11 += float32(a1 * b1)
-		a2 = a[12]
-		c20 += float32(a2 * b0)
-		c21 += float32(a2 * b1)
-		a3 = a[13]
-		c30 += float32(a3 * b0)
-		c31 += float32(a3 * b1)
-		a4 = a[14]
-		c40 += float32(a4 * b0)
-		c41 += float32(a4 * b1)
-
-		b0, b1 = b[6], b[7]
-		a0 = a[15]
-		c00 += float32(a0 * b0)
-		c01 += float32(a0 * b1)
-		a1 = a[16]
-		c10 += float32(a1 * b0)
-		c11 += float32(a1 * b1)
-		a2 = a[17]
-		c20 += float32(a2 * b0)
-		c21 += float32(a2 * b1)
-		a3 = a[18]
-		c30 += float32(a3 * b0)
-		c31 += float32(a3 * b1)
-		a4 = a[19]
-		c40 += float32(a4 * b0)
-		c41 += float32(a4 * b1)
-
-		a = a[4*mr:]
-		b = b[4*nr:]
-	}
-	for len(a) >= mr && len(b) >= nr {
-		b0, b1 := b[0], b[1]
-		a0, a1, a2, a3, a4 := a[0], a[1], a[2], a[3], a[4]
-		c00 += float32(a0 * b0)
-		c01 += float32(a0 * b1)
-		c10 += float32(a1 * b0)
-		c11 += float32(a1 * b1)
-		c20 += float32(a2 * b0)
-		c21 += float32(a2 * b1)
-		c30 += float32(a3 * b0)
-		c31 += float32(a3 * b1)
-		c40 += float32(a4 * b0)
-		c41 += float32(a4 * b1)
-		a = a[mr:]
-		b = b[nr:]
-	}
-	r := c[:4*ldc+nr]
-	r[0] += c00
-	r[1] += c01
-	r = c[ldc : ldc+nr]
-	r[0] += c10
-	r[1] += c11
-	r = c[2*ldc : 2*ldc+nr]
-	r[0] += c20
-	r[1] += c21
-	r = c[3*ldc : 3*ldc+nr]
-	r[0] += c30
-	r[1] += c31
-	r = c[4*ldc : 4*ldc+nr]
-	r[0] += c40
-	r[1] += c41
 }

@@ -22,9 +22,16 @@ func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tenso
 	hw := x.Numel() / (x.Shape[0] * c)
 	cg := c / groups
 	out := New(x.Shape...)
-	for ng := 0; ng < x.Shape[0]*groups; ng++ {
-		src := x.Data[ng*cg*hw : (ng+1)*cg*hw]
-		dst := out.Data[ng*cg*hw : (ng+1)*cg*hw]
+	parallelFor(x.Shape[0]*groups, 6*float64(cg*hw), func(lo, hi int) { groupNorm(out.Data, x.Data, lo, hi, groups, cg, hw, gamma, beta, eps) })
+	return out
+}
+
+// groupNorm normalises the groups ng in [lo,hi) (group ng%groups of image
+// ng/groups) of x into out, each cg channels of hw values.
+func groupNorm(out, x []float32, lo, hi, groups, cg, hw int, gamma, beta []float32, eps float32) {
+	for ng := lo; ng < hi; ng++ {
+		src := x[ng*cg*hw : (ng+1)*cg*hw]
+		dst := out[ng*cg*hw : (ng+1)*cg*hw]
 		mean, variance := moments(src)
 		inv := 1 / math.Sqrt(variance+float64(eps))
 		c0 := (ng % groups) * cg
@@ -38,7 +45,6 @@ func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tenso
 			}
 		}
 	}
-	return out
 }
 
 // moments returns the mean and the biased variance of x, accumulated in
@@ -67,15 +73,26 @@ func moments(x []float32) (mean, variance float64) {
 // SiLU returns x·sigmoid(x) = x / (1 + e^-x) elementwise, as a new tensor.
 func SiLU(x *Tensor) *Tensor {
 	out := New(x.Shape...)
-	o := out.Data[:len(x.Data)]
-	for i, v := range x.Data {
+	// Natively split over goroutines in blocks of siluBlock values.
+	blocks := (len(x.Data) + siluBlock - 1) / siluBlock
+	parallelFor(blocks, 40*siluBlock, func(lo, hi int) {
+		silu(out.Data[lo*siluBlock:min(hi*siluBlock, len(x.Data))], x.Data[lo*siluBlock:])
+	})
+	return out
+}
+
+const siluBlock = 1024
+
+// silu sets o[i] = x[i] / (1 + e^-x[i]).
+func silu(o, x []float32) {
+	x = x[:len(o)]
+	for i, v := range x {
 		o[i] = -v
 	}
 	expInto(o, o)
-	for i, v := range x.Data {
+	for i, v := range x {
 		o[i] = v / (1 + o[i])
 	}
-	return out
 }
 
 // Linear is torch's Linear: out = x @ W^T + b, (..., in) -> (..., out), with
@@ -116,21 +133,21 @@ func Attention(q, k, v *Tensor, heads int, scale float32) *Tensor {
 	nb, t, c := q.Shape[0], q.Shape[1], q.Shape[2]
 	d := c / heads
 	out := New(nb, t, c)
-	s := make([]float32, t*t)
-	for b := 0; b < nb; b++ {
-		off := b * t * c
-		for h := 0; h < heads; h++ {
-			qh := q.Data[off+h*d:]
-			kh := k.Data[off+h*d:]
-			vh := v.Data[off+h*d:]
-			oh := out.Data[off+h*d:]
-			gemmTB(t, t, d, qh, c, kh, c, s, t) // S = q_h k_hᵀ
+	// Natively the (image, head) pairs are split over goroutines.
+	parallelFor(nb*heads, float64(t)*float64(t)*(4*float64(d)+30), func(lo, hi int) {
+		s := make([]float32, t*t)
+		for bh := lo; bh < hi; bh++ {
+			off := bh/heads*t*c + bh%heads*d
+			qh, kh, vh, oh := q.Data[off:], k.Data[off:], v.Data[off:], out.Data[off:]
+			clearRows(s, t, t, t)
+			gemmOn(1, t, t, d, qh, c, []product{{transposedB(kh, c), s}}, t) // S = q_h k_hᵀ
 			for r := 0; r < t; r++ {
 				softmaxRow(s[r*t:(r+1)*t], scale)
 			}
-			Gemm(t, d, t, s, t, vh, c, oh, c) // out_h = P v_h
+			clearRows(oh, t, d, c)
+			gemmOn(1, t, d, t, s, t, []product{{denseB(vh, c), oh}}, c) // out_h = P v_h
 		}
-	}
+	})
 	return out
 }
 

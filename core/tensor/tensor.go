@@ -39,3 +39,8 @@ func numel(shape []int) int {
 	}
 	return n
 }
+
+// SIMD reports whether the kernels run with simd/archsimd (a GOEXPERIMENT=simd
+// build on wasm, or on amd64 with AVX2) rather than as scalar Go. Both give
+// the same bits; chrysalis bench prints it.
+func SIMD() bool { return useSIMD }

@@ -48,7 +48,7 @@ func winogradConv(out, src []float32, n int, g *convGeometry, w []float32, cout 
 	defer putBuffer(bm)
 	u, v, m := (*bu)[:16*cout*cin], (*bv)[:16*cin*strips*nr], (*bm)[:16*cout*cols]
 
-	weightTiles(u, w, cout, cin)
+	parallelFor(cout, 60*float64(cin), func(lo, hi int) { weightTiles(u, w, lo, hi, cin) })
 	// V_ξ is held as the GEMM packs it (see inputTiles), so that packing a
 	// panel is a copy; the column past cols that completes the last strip
 	// is zero.
@@ -64,17 +64,20 @@ func winogradConv(out, src []float32, n int, g *convGeometry, w []float32, cout 
 			inputTiles(v, bc/cin*tiles, cin, bc%cin, src[bc*size:(bc+1)*size], g.h, g.w, th, tw)
 		}
 	})
-	// M_ξ = U_ξ·V_ξ: m[(o·16+ξ)·cols + q] = M_o[ξ] of column q.
+	// M_ξ = U_ξ·V_ξ: m[(o·16+ξ)·cols + q] = M_o[ξ] of column q. Natively
+	// the 16 products are split over the goroutines, each computed alone.
 	clear(m)
-	for xi := 0; xi < 16; xi++ {
-		pack := func(bp []float32, p0, kb, j0, nb int) {
-			for s := 0; s < nb; s += nr {
-				from := (((j0+s)/nr*16+xi)*cin + p0) * nr
-				copy(bp[s*kb:(s+nr)*kb], v[from:from+kb*nr])
+	parallelFor(16, 2*float64(cout)*float64(cin)*float64(cols), func(lo, hi int) {
+		for xi := lo; xi < hi; xi++ {
+			pack := func(bp []float32, p0, kb, j0, nb int) {
+				for s := 0; s < nb; s += nr {
+					from := (((j0+s)/nr*16+xi)*cin + p0) * nr
+					copy(bp[s*kb:(s+nr)*kb], v[from:from+kb*nr])
+				}
 			}
+			gemmOn(1, cout, cols, cin, u[xi*cin:], 16*cin, []product{{pack, m[xi*cols:]}}, 16*cols)
 		}
-		gemmAcc(cout, cols, cin, u[xi*cin:], 16*cin, []product{{pack, m[xi*cols:]}}, 16*cols)
-	}
+	})
 	hw := g.ho * g.wo
 	parallel(wk, func(i int) {
 		for bo := n * cout * i / wk; bo < n*cout*(i+1)/wk; bo++ {
@@ -89,10 +92,11 @@ func winogradConv(out, src []float32, n int, g *convGeometry, w []float32, cout 
 }
 
 // weightTiles sets u[(o·16+ξ)·Cin + c] to entry ξ of U_{o,c} = G g Gᵀ (4×4,
-// row-major) for the 3×3 kernels g = w[o,c] of w [Cout,Cin,3,3], so that
-// U_ξ is u[ξ·Cin:] with row stride 16·Cin.
-func weightTiles(u, w []float32, cout, cin int) {
-	for o := 0; o < cout; o++ {
+// row-major) for the 3×3 kernels g = w[o,c] of w [Cout,Cin,3,3] and the
+// output channels o in [o0,o1), so that U_ξ is u[ξ·Cin:] with row stride
+// 16·Cin.
+func weightTiles(u, w []float32, o0, o1, cin int) {
+	for o := o0; o < o1; o++ {
 		for c := 0; c < cin; c++ {
 			g := w[(o*cin+c)*9 : (o*cin+c+1)*9]
 			dst := u[o*16*cin+c : o*16*cin+c+15*cin+1]

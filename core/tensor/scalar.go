@@ -1,0 +1,12 @@
+//go:build !goexperiment.simd || !(amd64 || wasm)
+
+package tensor
+
+// useSIMD is false: this build has no SIMD kernels.
+var useSIMD = false
+
+// kernel is kernelScalar.
+func kernel(a, b, c []float32, ldc int) { kernelScalar(a, b, c, ldc) }
+
+// expInto sets dst[i] = Exp32(src[i]); dst may be src.
+func expInto(dst, src []float32) { expScalar(dst, src) }
