@@ -50,17 +50,18 @@ func expInto(dst, src []float32) {
 // fn = round(x·log2 e), r = (x - fn·ln2Hi) - fn·ln2Lo, the Horner
 // polynomial p(r), then p·2^n.
 func expQuad(x archsimd.Float32x4) archsimd.Float32x4 {
-	c := archsimd.BroadcastFloat32x4
-	fn := x.Mul(c(log2e)).Add(c(roundMagic)).Sub(c(roundMagic))
-	r := x.Sub(fn.Mul(c(ln2Hi)))
-	r = r.Sub(fn.Mul(c(ln2Lo)))
-	p := c(1.0 / 5040)
-	p = p.Mul(r).Add(c(1.0 / 720))
-	p = p.Mul(r).Add(c(1.0 / 120))
-	p = p.Mul(r).Add(c(1.0 / 24))
-	p = p.Mul(r).Add(c(1.0 / 6))
-	p = p.Mul(r).Add(c(0.5))
-	p = p.Mul(r).Add(c(1))
-	p = p.Mul(r).Add(c(1))
+	// Each constant is broadcast where it is used: a func value in place of
+	// archsimd.BroadcastFloat32x4 would be a real call, not the instruction.
+	fn := x.Mul(archsimd.BroadcastFloat32x4(log2e)).Add(archsimd.BroadcastFloat32x4(roundMagic)).Sub(archsimd.BroadcastFloat32x4(roundMagic))
+	r := x.Sub(fn.Mul(archsimd.BroadcastFloat32x4(ln2Hi)))
+	r = r.Sub(fn.Mul(archsimd.BroadcastFloat32x4(ln2Lo)))
+	p := archsimd.BroadcastFloat32x4(1.0 / 5040)
+	p = p.Mul(r).Add(archsimd.BroadcastFloat32x4(1.0 / 720))
+	p = p.Mul(r).Add(archsimd.BroadcastFloat32x4(1.0 / 120))
+	p = p.Mul(r).Add(archsimd.BroadcastFloat32x4(1.0 / 24))
+	p = p.Mul(r).Add(archsimd.BroadcastFloat32x4(1.0 / 6))
+	p = p.Mul(r).Add(archsimd.BroadcastFloat32x4(0.5))
+	p = p.Mul(r).Add(archsimd.BroadcastFloat32x4(1))
+	p = p.Mul(r).Add(archsimd.BroadcastFloat32x4(1))
 	return p.Mul(pow2(fn.ConvertToInt32()))
 }
