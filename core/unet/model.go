@@ -1,8 +1,11 @@
 package unet
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"chrysalis/core/tensor"
 )
@@ -182,8 +185,43 @@ var same = tensor.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}
 // be fractional (diffusers truncates a Python float timestep to an integer
 // before the model sees it; that is the caller's business). H and W must be
 // multiples of 2^(number of blocks - 1).
+//
+// Natively, the images of a batch run side by side on up to GOMAXPROCS
+// goroutines, each a batch of its own: the model is batch-invariant, so the
+// output has the bits of one batched pass, and the kernels alone would keep
+// a second core only half busy at these sizes.
 func (m *Model) Forward(x *tensor.Tensor, timesteps []float32) (*tensor.Tensor, error) {
-	return m.forward(x, timesteps, nil, nil)
+	if _, err := m.checkInput(x, timesteps); err != nil {
+		return nil, err
+	}
+	n := x.Shape[0]
+	w := min(n, runtime.GOMAXPROCS(0))
+	if runtime.GOARCH == "wasm" || w < 2 {
+		return m.forward(x, timesteps, nil, nil)
+	}
+	per := len(x.Data) / n
+	outs := make([]*tensor.Tensor, w)
+	errs := make([]error, w)
+	var wg sync.WaitGroup
+	for g := range w {
+		lo, hi := n*g/w, n*(g+1)/w
+		ts := timesteps
+		if len(ts) == n {
+			ts = ts[lo:hi]
+		}
+		part := tensor.From(x.Data[lo*per:hi*per], append([]int{hi - lo}, x.Shape[1:]...)...)
+		wg.Go(func() { outs[g], errs[g] = m.forward(part, ts, nil, nil) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := tensor.New(append([]int{n}, outs[0].Shape[1:]...)...)
+	at := 0
+	for _, o := range outs {
+		at += copy(out.Data[at:], o.Data)
+	}
+	return out, nil
 }
 
 // ForwardTrace is Forward, calling trace with the activations that diffusers'
