@@ -7,8 +7,8 @@ import (
 	"syscall/js"
 
 	"chrysalis/web/engine"
+	"chrysalis/web/inbox"
 	"chrysalis/web/promise"
-	"chrysalis/web/ui"
 )
 
 // Worker files, relative to the page. worker.js starts a Go runtime from the
@@ -33,7 +33,7 @@ type workerMessage struct {
 // worker; the model's files are fetched once, and each worker gets a copy.
 // Workers are started as runs need them and kept.
 type pool struct {
-	inbox   *ui.Inbox
+	inbox   *inbox.Inbox
 	module  js.Value // a Promise of the compiled WebAssembly.Module
 	workers []js.Value
 	listen  []js.Func
@@ -41,9 +41,9 @@ type pool struct {
 	files   js.Value // its files, {name: Uint8Array}, for new workers
 }
 
-func newPool(inbox *ui.Inbox) *pool {
+func newPool(box *inbox.Inbox) *pool {
 	wasm := js.Global().Get("WebAssembly")
-	return &pool{inbox: inbox, module: wasm.Call("compileStreaming", js.Global().Call("fetch", workerWasm))}
+	return &pool{inbox: box, module: wasm.Call("compileStreaming", js.Global().Call("fetch", workerWasm))}
 }
 
 // spawn starts worker i (a new one, or in place of a dead one).

@@ -18,26 +18,37 @@ import (
 	"chrysalis/core/tensor"
 	"chrysalis/core/unet"
 	"chrysalis/web/engine"
+	"chrysalis/web/inbox"
 	"chrysalis/web/promise"
-	"chrysalis/web/ui"
 	"chrysalis/web/weights"
+
+	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/domrender"
 )
 
-// Main runs the page: it mounts the view into #app, reads the model list and
-// the URL, and then owns the state for good. Every callback (DOM events,
-// worker and viewer messages, fetch progress) posts to one inbox; this
-// goroutine takes the messages in order, updates the state, carries out the
-// commands and renders.
+// Main runs the page: it mounts the Vugu components into #app, reads the
+// model list and the URL, and then owns the state for good. Every callback
+// (DOM events, worker and viewer messages, fetch progress) posts to one
+// inbox; this goroutine takes the messages in order, updates the state,
+// carries out the commands and renders.
 func Main() {
 	doc := js.Global().Get("document")
 	r := &runner{
-		inbox:  ui.NewInbox(),
+		inbox:  inbox.New(),
 		state:  &State{},
 		loc:    js.Global().Get("location"),
 		body:   doc.Get("body"),
 		viewer: newViewer(doc.Call("getElementById", "viewer")),
 	}
-	r.tree = ui.Mount(doc.Call("getElementById", "app"), r.inbox)
+	dom, err := domrender.New("#app")
+	if err != nil {
+		panic(err)
+	}
+	r.dom = dom
+	if r.build, err = vugu.NewBuildEnv(dom.EventEnv()); err != nil {
+		panic(err)
+	}
+	r.page = &Page{State: r.state, Post: r.inbox.Post}
 	r.pool = newPool(r.inbox)
 	r.viewer.listen(r.inbox)
 	go r.start()
@@ -50,9 +61,11 @@ func Main() {
 }
 
 type runner struct {
-	inbox  *ui.Inbox
+	inbox  *inbox.Inbox
 	state  *State
-	tree   *ui.Tree
+	page   *Page
+	dom    *domrender.JSRenderer
+	build  *vugu.BuildEnv
 	pool   *pool
 	viewer *viewer
 	loc    js.Value
@@ -93,12 +106,6 @@ func (r *runner) start() {
 
 func (r *runner) handle(m any) {
 	switch m := m.(type) {
-	case ui.Raw:
-		msg, ok := r.tree.Message(m)
-		if !ok {
-			return
-		}
-		r.update(msg)
 	case workerMessage:
 		r.workerMessage(m)
 	case modelFetched:
@@ -110,6 +117,9 @@ func (r *runner) handle(m any) {
 		r.update(m)
 		r.body.Get("classList").Call("toggle", "embed", r.state.Settings.Embed)
 	default:
+		if id := CommittedControl(m); id != "" {
+			r.page.Inputs.Committed = id
+		}
 		r.update(m)
 	}
 }
@@ -146,7 +156,11 @@ func (r *runner) render() {
 	if !r.started {
 		return
 	}
-	r.tree.Render(View(r.state))
+	err := r.dom.Render(r.build.RunBuild(r.page))
+	r.page.Inputs.Committed = ""
+	if err != nil {
+		js.Global().Get("console").Call("error", "rendering the page: "+err.Error())
+	}
 	if q := "?" + r.state.Settings.Encode(); q != r.query && r.state.Index != nil {
 		r.query = q
 		js.Global().Get("history").Call("replaceState", nil, "", q)
