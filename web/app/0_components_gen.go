@@ -64,7 +64,7 @@ func (c *Controls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn.AddAttrInterface("selected", m.Name == c.State.Settings.Model)
 					vgn.AddAttrInterface("value", m.Name)
-					vgn.SetInnerHTML(m.Title)
+					vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { setText(value, m.Title) })
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
@@ -113,7 +113,7 @@ func (c *Controls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn.AddAttrInterface("selected", sc.Name == c.State.Settings.Scheduler)
 					vgn.AddAttrInterface("value", sc.Name)
-					vgn.SetInnerHTML(sc.Label)
+					vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { setText(value, sc.Label) })
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
@@ -273,7 +273,40 @@ func (c *Controls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "run"}, vugu.VGAttribute{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "primary"}}}
 			vgparent.AppendChild(vgn)
 			vgn.AddAttrInterface("disabled", c.State.Index == nil)
-			vgn.SetInnerHTML(c.State.runLabel())
+			{
+				vgparent := vgn
+				_ = vgparent
+				if c.State.runLabel() == "Run" {
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3)} // <vg-template>
+					vgparent.AppendChild(vgn)
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Run"}
+						vgparent.AppendChild(vgn)
+					}
+				}
+				if c.State.runLabel() == "Stop" {
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3)} // <vg-template>
+					vgparent.AppendChild(vgn)
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Stop"}
+						vgparent.AppendChild(vgn)
+					}
+				}
+				if c.State.RunWhenReady && c.State.Run.Phase != Running {
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3)} // <vg-template>
+					vgparent.AppendChild(vgn)
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Run (waiting for the model…)"}
+						vgparent.AppendChild(vgn)
+					}
+				}
+			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
 			if c.State.Download.URL != "" {
@@ -353,7 +386,6 @@ func (c *EmbedBox) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "textarea", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "embed-code"}, vugu.VGAttribute{Namespace: "", Key: "readonly", Val: ""}, vugu.VGAttribute{Namespace: "", Key: "rows", Val: "4"}}}
 		vgparent.AppendChild(vgn)
 		vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.Inputs.sync(value, "embed-code", c.State.EmbedCode) })
-		vgn.SetInnerHTML(c.State.EmbedCode)
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
 		if c.State.EmbedStatus != "" {
@@ -615,13 +647,13 @@ func (c *Status) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn.AddAttrInterface("data-run", c.State.Run.ID)
 			vgn.AddAttrInterface("data-worker-memory", c.State.workerMemory())
 			vgn.AddAttrInterface("data-workers", c.State.Run.Workers)
-			vgn.SetInnerHTML(c.State.statusText())
+			vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { setText(value, c.State.statusText()) })
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
 			if c.State.rateText() != "" {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "rate"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "rate"}}}
 				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(c.State.rateText())
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { setText(value, c.State.rateText()) })
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 			vgparent.AppendChild(vgn)
@@ -649,7 +681,7 @@ func (c *Status) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn.AddAttrInterface("data-model", c.State.Load.Model)
 				vgn.AddAttrInterface("data-state", c.State.loadState())
-				vgn.SetInnerHTML(c.State.loadText())
+				vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { setText(value, c.State.loadText()) })
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 			vgparent.AppendChild(vgn)

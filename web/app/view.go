@@ -90,6 +90,16 @@ func (in *Inputs) sync(el js.Value, id, want string) {
 	el.Set("value", want)
 }
 
+// setText makes el's text s, leaving its text node as it is when it already
+// reads s. vg-content would set innerHTML at every render: a click on a
+// button whose text node is replaced between mousedown and mouseup is lost,
+// and a live region whose text is replaced may be read out again.
+func setText(el js.Value, s string) {
+	if el.Get("textContent").String() != s {
+		el.Set("textContent", s)
+	}
+}
+
 // CommittedControl is the id of the control whose change produced msg, or "".
 func CommittedControl(msg any) string {
 	switch msg.(type) {
