@@ -211,12 +211,15 @@ func (g *game) drawHeader(screen *ebiten.Image) {
 
 func (g *game) drawGrid(screen *ebiten.Image) {
 	l := g.layout
-	xt := sampleview.LabelXT
-	if g.status == sampleview.Preview {
-		xt = sampleview.LabelXTNoise
-	}
 	for i, p := range l.Pairs {
 		if i < l.Cols {
+			xt := sampleview.LabelXT
+			if g.status == sampleview.Preview {
+				xt = sampleview.LabelXTNoise
+				if g.font.Width(xt) > p.XT.W {
+					xt = sampleview.LabelXTNoiseShort
+				}
+			}
 			g.drawLabel(screen, g.label(xt), p.XT.X, l.LabelY, muted)
 			x0 := sampleview.LabelX0
 			if g.font.Width(x0) > p.X0.W {
@@ -288,7 +291,7 @@ func (g *game) drawPlot(screen *ebiten.Image) {
 	}{{"1", p.Y(1)}, {"0.5", mid}, {"0", p.Y(0)}} {
 		lbl := g.label(v.text)
 		y := int(v.y) - g.line/2
-		y = min(max(y, l.YLabels.Y-g.line/4), l.YLabels.Y+l.YLabels.H-g.line+g.line/4)
+		y = min(max(y, l.YLabels.Y), l.YLabels.Y+l.YLabels.H-g.line+g.line/4)
 		g.drawLabel(screen, lbl, l.YLabels.X+l.YLabels.W-g.line/4-lbl.Bounds().Dx(), y, muted)
 	}
 

@@ -20,6 +20,7 @@ import (
 	"chrysalis/web/engine"
 	"chrysalis/web/inbox"
 	"chrysalis/web/promise"
+	"chrysalis/web/settings"
 	"chrysalis/web/weights"
 
 	"github.com/vugu/vugu"
@@ -87,6 +88,9 @@ type runner struct {
 	runID  int
 	frames []js.Value
 	pngURL string
+
+	// What the viewer's preview of x_T shows (before the first run).
+	previewed string
 }
 
 // start reads the model list and posts Started.
@@ -165,6 +169,56 @@ func (r *runner) render() {
 		r.query = q
 		js.Global().Get("history").Call("replaceState", nil, "", q)
 	}
+	r.preview()
+}
+
+// preview shows, until the first run, the noise x_T that Run would start
+// from with the current settings, and their schedule, in the viewer.
+func (r *runner) preview() {
+	s := r.state.Settings
+	if r.state.Run.ID != 0 || r.state.Load.Phase != Ready || r.model != s.Model {
+		return
+	}
+	key := s.Encode()
+	if key == r.previewed {
+		return
+	}
+	r.previewed = key
+	sched, _, err := r.schedule(s)
+	if err != nil {
+		return // Run will say why
+	}
+	c, h, w := r.config.OutChannels, r.config.SampleSize[0], r.config.SampleSize[1]
+	noise := make([]any, s.Batch)
+	for i, x := range startingNoise(s.Seed, s.Batch, c, h, w, sched.InitNoiseSigma()) {
+		noise[i] = float32Array(x)
+	}
+	r.viewer.preview(map[string]any{
+		"kind": "preview", "runId": 0, "batch": s.Batch, "channels": c, "height": h, "width": w,
+		"steps": s.Steps, "timesteps": float32Array(sched.Timesteps()), "alphasCumprod": float32Array(sched.AlphasCumprod()),
+		"seed": float64(s.Seed), "noise": noise,
+	})
+}
+
+// schedule builds the scheduler of settings s from the loaded model's
+// scheduler config, with its timesteps set, and the η it uses.
+func (r *runner) schedule(s settings.Settings) (scheduler.Scheduler, float64, error) {
+	class, err := scheduler.ClassFor(s.Scheduler)
+	if err != nil {
+		return nil, 0, err
+	}
+	eta := 0.0
+	if s.Scheduler == "ddim" {
+		eta = s.Eta
+	}
+	sched, err := scheduler.FromConfig(r.schedulerConfig, class, scheduler.Options{Eta: eta})
+	if err == nil {
+		err = sched.SetTimesteps(s.Steps)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s with %d steps: %w", schedulerLabel(s.Scheduler), s.Steps, err)
+	}
+	return sched, eta, nil
 }
 
 // loadModel fetches a model's files (with progress), checks the configs
@@ -224,22 +278,9 @@ func (r *runner) fetched(f modelFetched) {
 // coming: the shape, the timesteps and ᾱ for its schedule plot.
 func (r *runner) startRun(c StartRun) {
 	s := c.Settings
-	fail := func(err error) { r.update(WorkerFailed{RunID: c.ID, Err: err.Error()}) }
-	class, err := scheduler.ClassFor(s.Scheduler)
+	sched, eta, err := r.schedule(s)
 	if err != nil {
-		fail(err)
-		return
-	}
-	eta := 0.0
-	if s.Scheduler == "ddim" {
-		eta = s.Eta
-	}
-	sched, err := scheduler.FromConfig(r.schedulerConfig, class, scheduler.Options{Eta: eta})
-	if err == nil {
-		err = sched.SetTimesteps(s.Steps)
-	}
-	if err != nil {
-		fail(fmt.Errorf("%s with %d steps: %w", schedulerLabel(s.Scheduler), s.Steps, err))
+		r.update(WorkerFailed{RunID: c.ID, Err: err.Error()})
 		return
 	}
 	if r.pngURL != "" {

@@ -80,6 +80,13 @@ func (v *viewer) ready() {
 	v.send(v.end)
 }
 
+// preview shows the starting noise of the current settings before any run
+// (the viewer ignores it once a run has started).
+func (v *viewer) preview(msg map[string]any) {
+	v.run, v.end, v.latest, v.pending = js.ValueOf(msg), js.Undefined(), nil, nil
+	v.send(v.run)
+}
+
 // start announces a new run.
 func (v *viewer) start(msg map[string]any) {
 	v.run, v.end = js.ValueOf(msg), js.Undefined()

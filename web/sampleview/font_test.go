@@ -21,7 +21,7 @@ func TestFontGlyphs(t *testing.T) {
 	}
 	v := View{Status: Running, Step: 6, T: 287.5, Run: Run{Steps: 10}}
 	p := View{Status: Preview, Seed: 42}
-	texts := []string{LabelXT, LabelXTNoise, LabelX0, LabelX0Short, LegendSignal, LegendNoise,
+	texts := []string{LabelXT, LabelXTNoise, LabelXTNoiseShort, LabelX0, LabelX0Short, LegendSignal, LegendNoise,
 		fmt.Sprintf(AxisTitle, 25), AxisTitleShort, v.Caption(), p.Caption(), p.Badge(),
 		"press Run to sample", "sampling", "done", "stopped", "t = 0123456789", "0.5"}
 	for _, s := range texts {
