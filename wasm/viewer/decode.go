@@ -31,7 +31,7 @@ func decode(data js.Value) (sampleview.Message, error) {
 	m.Kind = data.Get("kind").String()
 	m.RunID = d.runID()
 	switch m.Kind {
-	case "run":
+	case "run", "preview":
 		m.Run = sampleview.Run{
 			Batch:         d.int("batch"),
 			Channels:      d.int("channels"),
@@ -40,6 +40,10 @@ func decode(data js.Value) (sampleview.Message, error) {
 			Steps:         d.int("steps"),
 			Timesteps:     d.float32s("timesteps"),
 			AlphasCumprod: d.float32s("alphasCumprod"),
+		}
+		if m.Kind == "preview" {
+			m.Seed = uint64(d.number("seed"))
+			m.Noise = d.float32Arrays("noise")
 		}
 	case "frame":
 		m.Frame = sampleview.Frame{
@@ -100,6 +104,31 @@ func (d *decoder) runID() string {
 	}
 	d.fail("runId", v, "a number or a string")
 	return ""
+}
+
+// float32Arrays copies an array of at most sampleview.MaxBatch Float32Arrays.
+func (d *decoder) float32Arrays(key string) [][]float32 {
+	v := d.obj.Get(key)
+	if !v.InstanceOf(js.Global().Get("Array")) {
+		d.fail(key, v, "an array")
+		return nil
+	}
+	n := v.Length()
+	if n > sampleview.MaxBatch {
+		if d.err == nil {
+			d.err = fmt.Errorf("field %q: %d arrays: want at most %d", key, n, sampleview.MaxBatch)
+		}
+		return nil
+	}
+	out := make([][]float32, n)
+	items := decoder{obj: v}
+	for i := range out {
+		out[i] = items.float32s(strconv.Itoa(i))
+	}
+	if items.err != nil && d.err == nil {
+		d.err = fmt.Errorf("field %q: %w", key, items.err)
+	}
+	return out
 }
 
 // float32s copies a Float32Array with one bulk copy of its bytes (JS typed

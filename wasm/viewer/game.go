@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"image/color"
 	"math"
 	"strconv"
@@ -127,16 +128,18 @@ func (g *game) sync() bool {
 		g.xt, g.x0 = make([]*ebiten.Image, v.Run.Batch), make([]*ebiten.Image, v.Run.Batch)
 		g.curves = [2][]ebiten.Vertex{} // a new schedule
 	}
+	upload := func(img **ebiten.Image, pix []byte) {
+		if pix == nil { // x̂₀ of a preview, or an image before its first frame
+			return
+		}
+		if *img == nil {
+			*img = ebiten.NewImage(v.Run.Width, v.Run.Height)
+		}
+		(*img).WritePixels(pix)
+	}
 	for i := range g.xt {
-		if v.XT[i] == nil {
-			continue
-		}
-		if g.xt[i] == nil {
-			g.xt[i] = ebiten.NewImage(v.Run.Width, v.Run.Height)
-			g.x0[i] = ebiten.NewImage(v.Run.Width, v.Run.Height)
-		}
-		g.xt[i].WritePixels(v.XT[i])
-		g.x0[i].WritePixels(v.X0[i])
+		upload(&g.xt[i], v.XT[i])
+		upload(&g.x0[i], v.X0[i])
 	}
 	g.version, g.status, g.runID, g.run = v.Version, v.Status, v.RunID, v.Run
 	g.step, g.t, g.caption, g.badge = v.Step, v.T, v.Caption(), v.Badge()
@@ -210,7 +213,14 @@ func (g *game) drawGrid(screen *ebiten.Image) {
 	l := g.layout
 	for i, p := range l.Pairs {
 		if i < l.Cols {
-			g.drawLabel(screen, g.label(sampleview.LabelXT), p.XT.X, l.LabelY, muted)
+			xt := sampleview.LabelXT
+			if g.status == sampleview.Preview {
+				xt = sampleview.LabelXTNoise
+				if g.font.Width(xt) > p.XT.W {
+					xt = sampleview.LabelXTNoiseShort
+				}
+			}
+			g.drawLabel(screen, g.label(xt), p.XT.X, l.LabelY, muted)
 			x0 := sampleview.LabelX0
 			if g.font.Width(x0) > p.X0.W {
 				x0 = sampleview.LabelX0Short
@@ -272,10 +282,33 @@ func (g *game) drawPlot(screen *ebiten.Image) {
 		vector.DrawFilledCircle(screen, n.X, n.Y, dot, noise, true)
 	}
 
-	// The t axis: its two ends under the curve area.
-	g.drawLabel(screen, g.label("t = 0"), l.Axis.X, l.Axis.Y, muted)
+	// The value scale left of the curve area, with a faint line at 0.5.
+	mid := p.Y(0.5)
+	vector.StrokeLine(screen, float32(a.X+1), mid, float32(a.X+a.W-1), mid, 1, outline, false)
+	for _, v := range []struct {
+		text string
+		y    float32
+	}{{"1", p.Y(1)}, {"0.5", mid}, {"0", p.Y(0)}} {
+		lbl := g.label(v.text)
+		y := int(v.y) - g.line/2
+		y = min(max(y, l.YLabels.Y), l.YLabels.Y+l.YLabels.H-g.line+g.line/4)
+		g.drawLabel(screen, lbl, l.YLabels.X+l.YLabels.W-g.line/4-lbl.Bounds().Dx(), y, muted)
+	}
+
+	// The t axis: its two ends under the curve area, and between them what
+	// t and the ticks are.
+	start := g.label("0")
+	g.drawLabel(screen, start, l.Axis.X, l.Axis.Y, muted)
 	end := g.label(strconv.Itoa(len(g.run.AlphasCumprod) - 1))
 	g.drawLabel(screen, end, l.Axis.X+l.Axis.W-end.Bounds().Dx(), l.Axis.Y, muted)
+	room := l.Axis.W - start.Bounds().Dx() - end.Bounds().Dx() - 2*g.line
+	for _, text := range []string{fmt.Sprintf(sampleview.AxisTitle, len(g.run.Timesteps)), sampleview.AxisTitleShort} {
+		if g.font.Width(text) <= room {
+			lbl := g.label(text)
+			g.drawLabel(screen, lbl, l.Axis.X+(l.Axis.W-lbl.Bounds().Dx())/2, l.Axis.Y, muted)
+			break
+		}
+	}
 }
 
 // label returns the rendered text s, from a cache that Draw empties when it

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"chrysalis/web/ui"
 	"chrysalis/web/weights"
 )
 
@@ -81,16 +80,16 @@ func TestRunToCompletion(t *testing.T) {
 		t.Fatalf("all done: %v %+v", cmds, s.Run)
 	}
 	Update(s, PNGReady{RunID: 1, URL: "blob:x", Name: "a.png"}, t0)
-	v := View(s)
-	if a := v.Find("download"); a == nil || attr(a, "href") != "blob:x" || attr(a, "download") != "a.png" {
+	v := view(t, s, nil)
+	if a := v.find("download"); a == nil || a.attrs["href"] != "blob:x" || a.attrs["download"] != "a.png" {
 		t.Errorf("download link %+v", a)
 	}
-	st := v.Find("status")
-	if attr(st, "data-phase") != "done" || attr(st, "data-worker-memory") != "41943040,42991616" || attr(st, "data-elapsed-ms") != "4000" {
-		t.Errorf("status attributes %+v", st.Attrs)
+	st := v.find("status")
+	if st.attrs["data-phase"] != "done" || st.attrs["data-worker-memory"] != "41943040,42991616" || st.attrs["data-elapsed-ms"] != "4000" {
+		t.Errorf("status attributes %+v", st.attrs)
 	}
-	if !strings.Contains(st.TextContent(), "Done: 2 images, 3 steps, in 4.0 s.") {
-		t.Errorf("status %q", st.TextContent())
+	if got := s.statusText(); got != "Done: 2 images, 3 steps, in 4.0 s." {
+		t.Errorf("status %q", got)
 	}
 }
 
@@ -98,7 +97,7 @@ func TestStopAndSettingsChangeCancel(t *testing.T) {
 	s := start(t, "", 2)
 	Update(s, ModelLoaded{Model: "butterflies-32"}, t0)
 	Update(s, ToggleRun{}, t0)
-	if got := View(s).Find("run").TextContent(); got != "Stop" {
+	if got := view(t, s, nil).find("run").textContent(); got != "Stop" {
 		t.Errorf("button while running: %q", got)
 	}
 	if cmds := Update(s, ToggleRun{}, t0); !reflect.DeepEqual(cmds, []any{CancelRun{ID: 1}}) || s.Run.Phase != Stopped {
@@ -162,16 +161,16 @@ func TestClampedControls(t *testing.T) {
 func TestLoadFailureKeepsControlsUsable(t *testing.T) {
 	s := start(t, "", 2)
 	Update(s, ToggleRun{}, t0) // pressed while loading
-	if !s.RunWhenReady || !strings.Contains(View(s).Find("run").TextContent(), "waiting") {
+	if !s.RunWhenReady || !strings.Contains(view(t, s, nil).find("run").textContent(), "waiting") {
 		t.Error("Run while loading should wait for the model")
 	}
 	Update(s, ModelLoaded{Model: "butterflies-32", Err: errors.New("diffusion_pytorch_model.fp16.safetensors: SHA-256 mismatch")}, t0)
-	v := View(s)
-	if e := v.Find("model-error"); e == nil || !strings.Contains(e.TextContent(), "SHA-256 mismatch") {
+	v := view(t, s, nil)
+	if e := v.find("model-error"); e == nil || !strings.Contains(e.textContent(), "SHA-256 mismatch") {
 		t.Fatalf("no model error shown: %+v", e)
 	}
 	for _, id := range []string{"model", "scheduler", "steps", "seed", "batch", "run", "copy-embed"} {
-		if _, off := v.Find(id).Attr("disabled"); off {
+		if _, off := v.find(id).attrs["disabled"]; off {
 			t.Errorf("#%s disabled after a load failure", id)
 		}
 	}
@@ -186,23 +185,23 @@ func TestLoadFailureKeepsControlsUsable(t *testing.T) {
 
 func TestHostileParametersAreText(t *testing.T) {
 	s := start(t, "steps=-5&scheduler=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", 2)
-	v := View(s)
-	n := v.Find("notice")
+	v := view(t, s, nil)
+	n := v.find("notice")
 	if n == nil {
 		t.Fatal("no notice")
 	}
-	text := n.TextContent()
+	text := n.textContent()
 	for _, want := range []string{`steps: "-5" is below the minimum 1; using 1`, `scheduler: "<img src=x onerror=alert(1)>" is not one of`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("notice %q lacks %q", text, want)
 		}
 	}
-	var walk func(*ui.Node)
-	walk = func(n *ui.Node) {
-		if n.Tag == "img" {
-			t.Error("the view has an img element")
+	var walk func(*node)
+	walk = func(n *node) {
+		if n.tag == "img" || n.attrs["onerror"] != "" {
+			t.Errorf("the view has an injected element: %+v", n)
 		}
-		for _, c := range n.Children {
+		for _, c := range n.kids {
 			walk(c)
 		}
 	}
@@ -216,23 +215,23 @@ func TestEmbedCode(t *testing.T) {
 		t.Fatalf("CopyEmbed: %v", cmds)
 	}
 	Update(s, EmbedCopied{OK: false}, t0)
-	v := View(s)
-	if v.Find("embed-code").Prop("value") != s.EmbedCode || !strings.Contains(v.Find("embed-status").TextContent(), "Select the code") {
+	v := view(t, s, nil)
+	if v.find("embed-code") == nil || !strings.Contains(v.find("embed-status").textContent(), "Select the code") {
 		t.Error("embed code not shown")
 	}
 	Update(s, SetSteps("11"), t0)
-	if View(s).Find("embed-code") != nil {
+	if view(t, s, nil).find("embed-code") != nil {
 		t.Error("embed code of the old settings still shown")
 	}
 }
 
 func TestEtaOnlyForDDIM(t *testing.T) {
 	s := start(t, "scheduler=euler", 2)
-	if _, off := View(s).Find("eta").Attr("disabled"); !off {
+	if _, off := view(t, s, nil).find("eta").attrs["disabled"]; !off {
 		t.Error("eta enabled for Euler")
 	}
 	Update(s, SetScheduler("ddim"), t0)
-	if _, off := View(s).Find("eta").Attr("disabled"); off {
+	if _, off := view(t, s, nil).find("eta").attrs["disabled"]; off {
 		t.Error("eta disabled for DDIM")
 	}
 }
@@ -240,16 +239,11 @@ func TestEtaOnlyForDDIM(t *testing.T) {
 func TestIndexFailure(t *testing.T) {
 	s := &State{}
 	Update(s, Started{Err: errors.New("HTTP 404"), Query: url.Values{}}, t0)
-	v := View(s)
-	if e := v.Find("page-error"); e == nil || !strings.Contains(e.TextContent(), "HTTP 404") {
+	v := view(t, s, nil)
+	if e := v.find("page-error"); e == nil || !strings.Contains(e.textContent(), "HTTP 404") {
 		t.Error("no page error")
 	}
 	if cmds := Update(s, ToggleRun{}, t0); cmds != nil {
 		t.Errorf("Run without a model list: %v", cmds)
 	}
-}
-
-func attr(n *ui.Node, name string) string {
-	v, _ := n.Attr(name)
-	return v
 }

@@ -7,8 +7,8 @@ import (
 	"syscall/js"
 
 	"chrysalis/web/engine"
+	"chrysalis/web/inbox"
 	"chrysalis/web/promise"
-	"chrysalis/web/ui"
 )
 
 // Worker files, relative to the page. worker.js starts a Go runtime from the
@@ -58,7 +58,7 @@ type workerMessage struct {
 // worker; the model's files are fetched once, and each worker gets a copy.
 // Workers are started as runs need them and kept.
 type pool struct {
-	inbox   *ui.Inbox
+	inbox   *inbox.Inbox
 	wasm    string   // workerSIMD or workerScalar
 	module  js.Value // a Promise of the compiled WebAssembly.Module
 	workers []js.Value
@@ -67,8 +67,8 @@ type pool struct {
 	files   js.Value // its files, {name: Uint8Array}, for new workers
 }
 
-func newPool(inbox *ui.Inbox) *pool {
-	p := &pool{inbox: inbox, wasm: workerWasm()}
+func newPool(box *inbox.Inbox) *pool {
+	p := &pool{inbox: box, wasm: workerWasm()}
 	p.module = js.Global().Get("WebAssembly").Call("compileStreaming", js.Global().Call("fetch", p.wasm))
 	workOffline(p.wasm)
 	return p

@@ -18,26 +18,38 @@ import (
 	"chrysalis/core/tensor"
 	"chrysalis/core/unet"
 	"chrysalis/web/engine"
+	"chrysalis/web/inbox"
 	"chrysalis/web/promise"
-	"chrysalis/web/ui"
+	"chrysalis/web/settings"
 	"chrysalis/web/weights"
+
+	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/domrender"
 )
 
-// Main runs the page: it mounts the view into #app, reads the model list and
-// the URL, and then owns the state for good. Every callback (DOM events,
-// worker and viewer messages, fetch progress) posts to one inbox; this
-// goroutine takes the messages in order, updates the state, carries out the
-// commands and renders.
+// Main runs the page: it mounts the Vugu components into #app, reads the
+// model list and the URL, and then owns the state for good. Every callback
+// (DOM events, worker and viewer messages, fetch progress) posts to one
+// inbox; this goroutine takes the messages in order, updates the state,
+// carries out the commands and renders.
 func Main() {
 	doc := js.Global().Get("document")
 	r := &runner{
-		inbox:  ui.NewInbox(),
+		inbox:  inbox.New(),
 		state:  &State{},
 		loc:    js.Global().Get("location"),
 		body:   doc.Get("body"),
 		viewer: newViewer(doc.Call("getElementById", "viewer")),
 	}
-	r.tree = ui.Mount(doc.Call("getElementById", "app"), r.inbox)
+	dom, err := domrender.New("#app")
+	if err != nil {
+		panic(err)
+	}
+	r.dom = dom
+	if r.build, err = vugu.NewBuildEnv(dom.EventEnv()); err != nil {
+		panic(err)
+	}
+	r.page = &Page{State: r.state, Post: r.inbox.Post}
 	r.pool = newPool(r.inbox)
 	r.viewer.listen(r.inbox)
 	go r.start()
@@ -50,9 +62,11 @@ func Main() {
 }
 
 type runner struct {
-	inbox  *ui.Inbox
+	inbox  *inbox.Inbox
 	state  *State
-	tree   *ui.Tree
+	page   *Page
+	dom    *domrender.JSRenderer
+	build  *vugu.BuildEnv
 	pool   *pool
 	viewer *viewer
 	loc    js.Value
@@ -74,6 +88,9 @@ type runner struct {
 	runID  int
 	frames []js.Value
 	pngURL string
+
+	// What the viewer's preview of x_T shows (before the first run).
+	previewed string
 }
 
 // start reads the model list and posts Started.
@@ -93,12 +110,6 @@ func (r *runner) start() {
 
 func (r *runner) handle(m any) {
 	switch m := m.(type) {
-	case ui.Raw:
-		msg, ok := r.tree.Message(m)
-		if !ok {
-			return
-		}
-		r.update(msg)
 	case workerMessage:
 		r.workerMessage(m)
 	case modelFetched:
@@ -110,6 +121,9 @@ func (r *runner) handle(m any) {
 		r.update(m)
 		r.body.Get("classList").Call("toggle", "embed", r.state.Settings.Embed)
 	default:
+		if id := CommittedControl(m); id != "" {
+			r.page.Inputs.Committed = id
+		}
 		r.update(m)
 	}
 }
@@ -146,11 +160,65 @@ func (r *runner) render() {
 	if !r.started {
 		return
 	}
-	r.tree.Render(View(r.state))
+	err := r.dom.Render(r.build.RunBuild(r.page))
+	r.page.Inputs.Committed = ""
+	if err != nil {
+		js.Global().Get("console").Call("error", "rendering the page: "+err.Error())
+	}
 	if q := "?" + r.state.Settings.Encode(); q != r.query && r.state.Index != nil {
 		r.query = q
 		js.Global().Get("history").Call("replaceState", nil, "", q)
 	}
+	r.preview()
+}
+
+// preview shows, until the first run, the noise x_T that Run would start
+// from with the current settings, and their schedule, in the viewer.
+func (r *runner) preview() {
+	s := r.state.Settings
+	if r.state.Run.ID != 0 || r.state.Load.Phase != Ready || r.model != s.Model {
+		return
+	}
+	key := s.Encode()
+	if key == r.previewed {
+		return
+	}
+	r.previewed = key
+	sched, _, err := r.schedule(s)
+	if err != nil {
+		return // Run will say why
+	}
+	c, h, w := r.config.OutChannels, r.config.SampleSize[0], r.config.SampleSize[1]
+	noise := make([]any, s.Batch)
+	for i, x := range startingNoise(s.Seed, s.Batch, c, h, w, sched.InitNoiseSigma()) {
+		noise[i] = float32Array(x)
+	}
+	r.viewer.preview(map[string]any{
+		"kind": "preview", "runId": 0, "batch": s.Batch, "channels": c, "height": h, "width": w,
+		"steps": s.Steps, "timesteps": float32Array(sched.Timesteps()), "alphasCumprod": float32Array(sched.AlphasCumprod()),
+		"seed": float64(s.Seed), "noise": noise,
+	})
+}
+
+// schedule builds the scheduler of settings s from the loaded model's
+// scheduler config, with its timesteps set, and the η it uses.
+func (r *runner) schedule(s settings.Settings) (scheduler.Scheduler, float64, error) {
+	class, err := scheduler.ClassFor(s.Scheduler)
+	if err != nil {
+		return nil, 0, err
+	}
+	eta := 0.0
+	if s.Scheduler == "ddim" {
+		eta = s.Eta
+	}
+	sched, err := scheduler.FromConfig(r.schedulerConfig, class, scheduler.Options{Eta: eta})
+	if err == nil {
+		err = sched.SetTimesteps(s.Steps)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s with %d steps: %w", schedulerLabel(s.Scheduler), s.Steps, err)
+	}
+	return sched, eta, nil
 }
 
 // loadModel fetches a model's files (with progress), checks the configs
@@ -210,22 +278,9 @@ func (r *runner) fetched(f modelFetched) {
 // coming: the shape, the timesteps and ᾱ for its schedule plot.
 func (r *runner) startRun(c StartRun) {
 	s := c.Settings
-	fail := func(err error) { r.update(WorkerFailed{RunID: c.ID, Err: err.Error()}) }
-	class, err := scheduler.ClassFor(s.Scheduler)
+	sched, eta, err := r.schedule(s)
 	if err != nil {
-		fail(err)
-		return
-	}
-	eta := 0.0
-	if s.Scheduler == "ddim" {
-		eta = s.Eta
-	}
-	sched, err := scheduler.FromConfig(r.schedulerConfig, class, scheduler.Options{Eta: eta})
-	if err == nil {
-		err = sched.SetTimesteps(s.Steps)
-	}
-	if err != nil {
-		fail(fmt.Errorf("%s with %d steps: %w", schedulerLabel(s.Scheduler), s.Steps, err))
+		r.update(WorkerFailed{RunID: c.ID, Err: err.Error()})
 		return
 	}
 	if r.pngURL != "" {

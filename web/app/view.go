@@ -7,150 +7,176 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/js"
+
 	"chrysalis/web/settings"
-	"chrysalis/web/ui"
+	"chrysalis/web/weights"
 )
 
-// View renders the page's controls and status from the state. The viewer
-// iframe sits beside it in index.html and is not part of the view.
-func View(s *State) *ui.Node {
-	return ui.El("div", ui.Class("app"),
-		notices(s),
-		ui.El("form", ui.ID("controls"), ui.Class("controls"), ui.A("aria-label", "Sampling settings"),
-			ui.OnSubmit(func(ui.Event) any { return ToggleRun{} }),
-			modelField(s),
-			schedulerField(s),
-			numberField("steps", "Steps", strconv.Itoa(s.Settings.Steps), settings.MinSteps, settings.MaxSteps, "1",
-				func(e ui.Event) any { return SetSteps(e.Value) }, false, ""),
-			numberField("batch", "Batch", strconv.Itoa(s.Settings.Batch), settings.MinBatch, settings.MaxBatch, "1",
-				func(e ui.Event) any { return SetBatch(e.Value) }, false, ""),
-			numberField("eta", "Eta (η)", settings.FormatEta(s.Settings.Eta), settings.MinEta, settings.MaxEta, "0.05",
-				func(e ui.Event) any { return SetEta(e.Value) }, s.Settings.Scheduler != "ddim", "DDIM only; 0 is deterministic"),
-			seedField(s),
-			actions(s),
-		),
-		runStatus(s),
-		loadStatus(s),
-		embedCode(s),
-	)
+// The page's parts are Vugu components: page.vugu holds notices.vugu,
+// controls.vugu, status.vugu and embed-box.vugu, and `go generate` (vugugen)
+// turns them into 0_components_gen.go. Each component reads the State that
+// the runner's goroutine owns and builds while it owns it; its DOM event
+// handlers run in browser callbacks, so they only Post a message and return.
+//
+// The DOM is patched by position, so a part that comes and goes sits at the
+// end of a wrapper that is always there: the controls are never rebuilt, and
+// so never lose the focus, because a notice appeared above them.
+
+//go:generate go tool vugugen -s -skip-go-mod -skip-main .
+//go:generate gofmt -w 0_components_gen.go
+
+// Page is the root component, <div id="app">: the notices, the settings
+// form, the run and model status, and the embed code once asked for.
+type Page struct {
+	State *State
+	// Post queues a message for the goroutine that owns State; it never blocks.
+	Post func(msg any)
+	// Inputs keeps the controls' values in step with State.
+	Inputs Inputs
 }
 
-// Conditional parts of the view sit at the end of a wrapper that is always
-// there, so the DOM patcher, which matches children by position, never
-// rebuilds (and takes the focus from) the controls.
+// Notices shows what stops the page or a run, and the URL parameters that
+// were changed or refused.
+type Notices struct {
+	State *State
+}
 
-func notices(s *State) *ui.Node {
-	var items ui.Children
-	for _, n := range s.Notices {
-		items = append(items, ui.El("li", ui.Text(n)))
+// Controls is the settings form with Run/Stop, Download PNG and Copy embed code.
+type Controls struct {
+	State  *State
+	Post   func(msg any)
+	Inputs *Inputs
+}
+
+// Status shows the latest run (progress, phase, speed) and the model's loading.
+type Status struct {
+	State *State
+}
+
+// EmbedBox shows the embed code of the current settings.
+type EmbedBox struct {
+	State  *State
+	Inputs *Inputs
+}
+
+// Inputs brings the value property of the form's controls to the state's
+// values without undoing what a person is typing: a render sets a control's
+// value only when it differs and the control does not have the focus, or
+// when the state's value itself changed, or when the person has just
+// committed the control (a clamped or refused value then shows at once).
+type Inputs struct {
+	shown map[string]string // the value that each control's last render asked for
+	// Committed is the id of the control whose change event the runner
+	// handled since the last render.
+	Committed string
+}
+
+// sync is called for element el (id) after each render of it.
+func (in *Inputs) sync(el js.Value, id, want string) {
+	if in.shown == nil {
+		in.shown = map[string]string{}
 	}
-	return ui.El("div", ui.Class("messages"),
-		errorBox("page-error", s.Err),
-		when(len(s.Notices) > 0, ui.El("div", ui.ID("notice"), ui.Class("notice"), ui.A("role", "status"),
-			ui.El("p", ui.Text("Some URL parameters were changed or refused:")),
-			ui.El("ul", items),
-		)),
-		when(s.Load.Phase == LoadFailed && s.Index != nil, ui.El("div", ui.ID("model-error"), ui.Class("error"), ui.A("role", "alert"),
-			ui.El("p", ui.Text("The model could not be loaded: "+s.Load.Err)),
-			ui.El("p", ui.Text("Choose the model again, or press Run to retry.")))),
-		when(s.Run.Phase == Failed, ui.El("div", ui.ID("run-error"), ui.Class("error"), ui.A("role", "alert"),
-			ui.El("p", ui.Text("The run failed: "+s.Run.Note)))),
-	)
+	prev, seen := in.shown[id]
+	in.shown[id] = want
+	if el.Get("value").String() == want {
+		return
+	}
+	focused := el.Call("matches", ":focus").Bool()
+	if focused && seen && prev == want && in.Committed != id {
+		return
+	}
+	el.Set("value", want)
 }
 
-func errorBox(id, msg string) *ui.Node {
-	if msg == "" {
+// setText makes el's text s, leaving its text node as it is when it already
+// reads s. vg-content would set innerHTML at every render: a click on a
+// button whose text node is replaced between mousedown and mouseup is lost,
+// and a live region whose text is replaced may be read out again.
+func setText(el js.Value, s string) {
+	if el.Get("textContent").String() != s {
+		el.Set("textContent", s)
+	}
+}
+
+// CommittedControl is the id of the control whose change produced msg, or "".
+func CommittedControl(msg any) string {
+	switch msg.(type) {
+	case SetModel:
+		return "model"
+	case SetScheduler:
+		return "scheduler"
+	case SetSteps:
+		return "steps"
+	case SetBatch:
+		return "batch"
+	case SetSeed, RandomSeed:
+		return "seed"
+	case SetEta:
+		return "eta"
+	}
+	return ""
+}
+
+// What the markup needs of package settings (a .vugu file imports nothing).
+var schedulers = settings.Schedulers
+
+const (
+	minSteps, maxSteps = settings.MinSteps, settings.MaxSteps
+	minBatch, maxBatch = settings.MinBatch, settings.MaxBatch
+	maxSeed            = uint64(settings.MaxSeed)
+)
+
+// targetValue is the value of the element an event fired on.
+func targetValue(e vugu.DOMEvent) string { return e.PropString("target", "value") }
+
+func (c *Controls) submit(e vugu.DOMEvent) {
+	e.PreventDefault()
+	c.Post(ToggleRun{})
+}
+
+func (c *Controls) randomSeed() { c.Post(RandomSeed(rand.Uint64N(settings.MaxSeed + 1))) }
+
+// models is the model menu's entries, empty until the model list is read.
+func (s *State) models() []weights.Model {
+	if s.Index == nil {
 		return nil
 	}
-	return ui.El("p", ui.ID(id), ui.Class("error"), ui.A("role", "alert"), ui.Text(msg))
+	return s.Index.Models
 }
 
-func when(ok bool, n *ui.Node) *ui.Node {
-	if !ok {
-		return nil
+// modelNote is the provenance line of the selected model.
+func (s *State) modelNote() string {
+	if m, ok := s.model(s.Settings.Model); ok {
+		return m.Note
 	}
-	return n
+	return ""
 }
 
-func field(id, label string, control *ui.Node, hint string) *ui.Node {
-	var hintNode *ui.Node
-	if hint != "" {
-		hintNode = ui.El("small", ui.ID(id+"-hint"), ui.Class("hint"), ui.Text(hint))
-	}
-	return ui.El("div", ui.Class("field field-"+id),
-		ui.El("label", ui.A("for", id), ui.Text(label)),
-		control,
-		hintNode,
-	)
-}
+func (s *State) stepsValue() string { return strconv.Itoa(s.Settings.Steps) }
+func (s *State) batchValue() string { return strconv.Itoa(s.Settings.Batch) }
+func (s *State) seedValue() string  { return strconv.FormatUint(s.Settings.Seed, 10) }
+func (s *State) etaValue() string   { return settings.FormatEta(s.Settings.Eta) }
 
-func modelField(s *State) *ui.Node {
-	var opts ui.Children
-	var note string
-	if s.Index != nil {
-		for _, m := range s.Index.Models {
-			opts = append(opts, ui.El("option", ui.A("value", m.Name), ui.Bool("selected", m.Name == s.Settings.Model), ui.Text(m.Title)))
-			if m.Name == s.Settings.Model {
-				note = m.Note
-			}
-		}
-	}
-	sel := ui.El("select", ui.ID("model"), ui.A("aria-describedby", "model-hint"), ui.Bool("disabled", s.Index == nil),
-		ui.Value(s.Settings.Model), opts, ui.On("change", func(e ui.Event) any { return SetModel(e.Value) }))
-	return field("model", "Model", sel, note)
-}
+// etaOff: η only means something to DDIM.
+func (s *State) etaOff() bool { return s.Settings.Scheduler != "ddim" }
 
-func schedulerField(s *State) *ui.Node {
-	var opts ui.Children
-	for _, sc := range settings.Schedulers {
-		opts = append(opts, ui.El("option", ui.A("value", sc.Name), ui.Bool("selected", sc.Name == s.Settings.Scheduler), ui.Text(sc.Label)))
-	}
-	sel := ui.El("select", ui.ID("scheduler"), ui.Value(s.Settings.Scheduler), opts,
-		ui.On("change", func(e ui.Event) any { return SetScheduler(e.Value) }))
-	return field("scheduler", "Scheduler", sel, "")
-}
-
-func numberField[T int | float64](id, label, value string, lo, hi T, step string, msg func(ui.Event) any, disabled bool, hint string) *ui.Node {
-	in := ui.El("input", ui.ID(id), ui.A("name", id), ui.A("type", "number"), ui.A("inputmode", "decimal"),
-		ui.A("min", fmt.Sprint(lo)), ui.A("max", fmt.Sprint(hi)), ui.A("step", step), ui.Bool("disabled", disabled),
-		ui.Value(value), ui.On("change", msg))
-	if hint != "" {
-		in.Attrs = append(in.Attrs, ui.A("aria-describedby", id+"-hint"))
-	}
-	return field(id, label, in, hint)
-}
-
-func seedField(s *State) *ui.Node {
-	in := ui.El("input", ui.ID("seed"), ui.A("name", "seed"), ui.A("type", "number"), ui.A("inputmode", "numeric"),
-		ui.A("min", "0"), ui.A("max", strconv.FormatUint(settings.MaxSeed, 10)), ui.A("step", "1"),
-		ui.Value(strconv.FormatUint(s.Settings.Seed, 10)), ui.On("change", func(e ui.Event) any { return SetSeed(e.Value) }))
-	random := ui.El("button", ui.ID("random-seed"), ui.A("type", "button"), ui.A("aria-label", "Random seed"),
-		ui.On("click", func(ui.Event) any { return RandomSeed(rand.Uint64N(settings.MaxSeed + 1)) }), ui.Text("Random"))
-	return field("seed", "Seed", ui.El("div", ui.Class("with-button"), in, random), "")
-}
-
-func actions(s *State) *ui.Node {
-	label := "Run"
+// runLabel is the Run/Stop button's text.
+func (s *State) runLabel() string {
 	switch {
 	case s.Run.Phase == Running:
-		label = "Stop"
+		return "Stop"
 	case s.RunWhenReady:
-		label = "Run (waiting for the model…)"
+		return "Run (waiting for the model…)"
 	}
-	run := ui.El("button", ui.ID("run"), ui.A("type", "submit"), ui.Class("primary"), ui.Bool("disabled", s.Index == nil), ui.Text(label))
-	var download *ui.Node
-	if s.Download.URL != "" {
-		download = ui.El("a", ui.ID("download"), ui.Class("button"), ui.A("href", s.Download.URL), ui.A("download", s.Download.Name), ui.Text("Download PNG"))
-	} else {
-		download = ui.El("a", ui.ID("download"), ui.Class("button"), ui.A("aria-disabled", "true"), ui.A("title", "Available after a run"), ui.Text("Download PNG"))
-	}
-	embed := ui.El("button", ui.ID("copy-embed"), ui.A("type", "button"), ui.On("click", func(ui.Event) any { return CopyEmbed{} }), ui.Text("Copy embed code"))
-	return ui.El("div", ui.Class("actions"), run, download, embed)
+	return "Run"
 }
 
-func runStatus(s *State) *ui.Node {
+// runStatus is the run's status line and, while it runs or when it was
+// stopped, the line under it ("" when none).
+func (s *State) runStatus() (status, detail string) {
 	r := s.Run
-	var status, detail string
 	switch r.Phase {
 	case Idle:
 		status = "Press Run to turn noise into images."
@@ -166,20 +192,19 @@ func runStatus(s *State) *ui.Node {
 	case Failed:
 		status = "The run failed (see above)."
 	}
-	mem := make([]string, len(r.Memory))
-	for i, b := range r.Memory {
+	return status, detail
+}
+
+func (s *State) statusText() string { t, _ := s.runStatus(); return t }
+func (s *State) rateText() string   { _, d := s.runStatus(); return d }
+
+// workerMemory is each worker's wasm memory after the run, in bytes, comma-separated.
+func (s *State) workerMemory() string {
+	mem := make([]string, len(s.Run.Memory))
+	for i, b := range s.Run.Memory {
 		mem[i] = strconv.FormatInt(b, 10)
 	}
-	return ui.El("div", ui.Class("run-status"),
-		ui.El("progress", ui.ID("progress"), ui.A("max", strconv.Itoa(max(r.Total, 1))), ui.A("value", strconv.Itoa(r.Frames)),
-			ui.A("aria-label", "Sampling progress")),
-		ui.El("p", ui.ID("status"), ui.A("role", "status"),
-			ui.A("data-phase", r.Phase.String()), ui.A("data-run", strconv.Itoa(r.ID)),
-			ui.A("data-elapsed-ms", strconv.FormatInt(r.Elapsed.Milliseconds(), 10)),
-			ui.A("data-workers", strconv.Itoa(r.Workers)), ui.A("data-worker-memory", strings.Join(mem, ",")),
-			ui.Text(status)),
-		when(detail != "", ui.El("p", ui.ID("rate"), ui.Class("rate"), ui.Text(detail))),
-	)
+	return strings.Join(mem, ",")
 }
 
 // progressText is "Step 12 of 25 · 3.4 steps/s · about 4 s left".
@@ -194,37 +219,19 @@ func progressText(r Run) string {
 	return fmt.Sprintf("%s · %.1f steps/s · about %s left", text, rate, seconds(left))
 }
 
-func loadStatus(s *State) *ui.Node {
+// loadText is the model's loading line.
+func (s *State) loadText() string {
 	l := s.Load
-	if s.Index == nil {
-		return ui.El("div", ui.Class("load-status"))
-	}
-	var text string
 	switch l.Phase {
 	case Loading:
-		text = fmt.Sprintf("Loading the model: %s of %s.", megabytes(l.Done), megabytes(l.Total))
+		return fmt.Sprintf("Loading the model: %s of %s.", megabytes(l.Done), megabytes(l.Total))
 	case Ready:
-		text = "Model ready."
-	case LoadFailed:
-		text = "The model could not be loaded."
+		return "Model ready."
 	}
-	return ui.El("div", ui.Class("load-status"),
-		ui.El("progress", ui.ID("model-progress"), ui.A("max", strconv.FormatInt(max(l.Total, 1), 10)),
-			ui.A("value", strconv.FormatInt(l.Done, 10)), ui.A("aria-label", "Model download"), ui.Bool("hidden", l.Phase != Loading)),
-		ui.El("p", ui.ID("model-status"), ui.A("data-model", l.Model), ui.A("data-state", [...]string{"loading", "ready", "failed"}[l.Phase]), ui.Text(text)),
-	)
+	return "The model could not be loaded."
 }
 
-func embedCode(s *State) *ui.Node {
-	if s.EmbedCode == "" {
-		return nil
-	}
-	return ui.El("div", ui.Class("embed-code"),
-		ui.El("label", ui.A("for", "embed-code"), ui.Text("Embed code for these settings")),
-		ui.El("textarea", ui.ID("embed-code"), ui.A("readonly", ""), ui.A("rows", "4"), ui.Value(s.EmbedCode)),
-		when(s.EmbedStatus != "", ui.El("p", ui.ID("embed-status"), ui.A("role", "status"), ui.Text(s.EmbedStatus))),
-	)
-}
+func (s *State) loadState() string { return [...]string{"loading", "ready", "failed"}[s.Load.Phase] }
 
 func schedulerLabel(name string) string {
 	if sc, ok := settings.SchedulerByName(name); ok {

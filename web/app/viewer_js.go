@@ -6,7 +6,7 @@ import (
 	"syscall/js"
 	"time"
 
-	"chrysalis/web/ui"
+	"chrysalis/web/inbox"
 )
 
 // viewerReady is the viewer iframe's {kind:"viewer-ready"}.
@@ -54,7 +54,7 @@ func newViewer(iframe js.Value) *viewer {
 
 // listen posts viewerReady when the viewer says so. index.html records a
 // ready message that came before this Go program ran.
-func (v *viewer) listen(inbox *ui.Inbox) {
+func (v *viewer) listen(box *inbox.Inbox) {
 	if !v.iframe.Truthy() {
 		return
 	}
@@ -62,12 +62,12 @@ func (v *viewer) listen(inbox *ui.Inbox) {
 		e := args[0]
 		d := e.Get("data")
 		if e.Get("source").Equal(v.iframe.Get("contentWindow")) && d.Type() == js.TypeObject && d.Get("kind").String() == "viewer-ready" {
-			inbox.Post(viewerReady{})
+			box.Post(viewerReady{})
 		}
 		return nil
 	}))
 	if js.Global().Get("chrysalisViewerReady").Truthy() {
-		inbox.Post(viewerReady{})
+		box.Post(viewerReady{})
 	}
 }
 
@@ -78,6 +78,13 @@ func (v *viewer) ready() {
 		v.send(f)
 	}
 	v.send(v.end)
+}
+
+// preview shows the starting noise of the current settings before any run
+// (the viewer ignores it once a run has started).
+func (v *viewer) preview(msg map[string]any) {
+	v.run, v.end, v.latest, v.pending = js.ValueOf(msg), js.Undefined(), nil, nil
+	v.send(v.run)
 }
 
 // start announces a new run.

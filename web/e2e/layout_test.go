@@ -31,6 +31,12 @@ func TestPhoneAndKeyboard(t *testing.T) {
 	if w := eval[int](t, tb, "document.documentElement.scrollWidth"); w > 390 {
 		t.Errorf("the page is %d px wide on a 390 px screen", w)
 	}
+	checkMenus(t, tb)
+	// Run is on the first screen, where a thumb finds it, and nothing covers it.
+	if where := eval[string](t, tb, `(b => { const r = b.getBoundingClientRect(), e = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+		return r.top >= 0 && r.bottom <= innerHeight && b.contains(e) ? "" : "top " + r.top + ", bottom " + r.bottom + ", covered by " + (e && (e.id || e.className)); })(document.getElementById("run"))`); where != "" {
+		t.Errorf("the Run button is not on the first screen of a phone: %s", where)
+	}
 	tb.shot(t, "phone")
 
 	var order []string
@@ -95,6 +101,11 @@ func TestEmbedExample(t *testing.T) {
 	tb.shot(t, "embed-example-running")
 	eval[bool](t, tb, `(`+demo+`.getElementById("run").click(), true)`)
 	waitFor[bool](t, tb, demo+`.getElementById("status").dataset.phase === "stopped"`, 10*time.Second)
+	// A run's status lines fit too: a demo taller than its frame would take
+	// the wheel turn below for its own few pixels of scrolling.
+	if h := eval[int](t, tb, demo+`.documentElement.scrollHeight`); h > 600 {
+		t.Errorf("after a run the embedded demo is %d px tall in its 600 px frame", h)
+	}
 
 	before := eval[float64](t, tb, "window.scrollY")
 	box := eval[[]float64](t, tb, `(r => [r.x + r.width / 2, r.y + 150])(document.querySelector("figure iframe").getBoundingClientRect())`)
@@ -120,3 +131,26 @@ type wheelParams struct {
 }
 
 var dispatchWheel = cdp.Command[wheelParams, cdp.Empty]{Method: input.CommandDispatchMouseEvent}
+
+// checkMenus fails the test for every option of the Model and Scheduler menus
+// whose label is wider than the room its menu gives it (its padding keeps
+// the arrow's place).
+func checkMenus(t testing.TB, tb *tab) {
+	t.Helper()
+	cut := eval[[]string](t, tb, `(() => {
+		const out = [], c = document.createElement("canvas").getContext("2d");
+		for (const id of ["model", "scheduler"]) {
+			const s = document.getElementById(id), cs = getComputedStyle(s);
+			c.font = cs.font;
+			const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+			for (const o of s.options) {
+				const w = c.measureText(o.text).width;
+				if (w > room) out.push(id + ": " + JSON.stringify(o.text) + " is " + Math.ceil(w) + " px in " + Math.floor(room) + " px");
+			}
+		}
+		return out;
+	})()`)
+	for _, c := range cut {
+		t.Errorf("a menu cuts its label at %d px: %s", eval[int](t, tb, "innerWidth"), c)
+	}
+}

@@ -25,7 +25,15 @@ func TestRunMatchesCLI(t *testing.T) {
 	tb := newTab(t, 1280, 900)
 	tb.open(t, s.URL+"/index.html?scheduler=ddim&steps=10&batch=2&seed=7")
 	tb.waitModel(t)
+	checkMenus(t, tb)
+	// Before the run the viewer shows the noise x_T that it starts from.
+	waitFor[bool](t, tb, `document.getElementById("status").dataset.phase === "idle"`, time.Second)
+	time.Sleep(time.Second) // the viewer draws on its next frame
 	blank := tb.viewerShot(t)
+	save(t, "preview-viewer", encode(t, blank))
+	if n, sd := colours(blank), lumaSD(blank); n < 500 || sd < 20 {
+		t.Errorf("before the run the viewer shows no noise: %d colours, luma sd %.1f", n, sd)
+	}
 
 	st := tb.runToEnd(t, 2*time.Minute)
 	if st.Frames != 20 || st.Total != 20 {
@@ -41,9 +49,9 @@ func TestRunMatchesCLI(t *testing.T) {
 	save(t, "run-ddim10-viewer", encode(t, shown))
 	before, after := colours(blank), colours(shown)
 	sd := lumaSD(shown)
-	t.Logf("viewer: %d colours before the run, %d after; luma standard deviation %.1f", before, after, sd)
-	if after < 500 || after < 4*before || sd < 20 {
-		t.Errorf("the viewer looks blank or uniform after the run: %d colours (%d before), luma sd %.1f", after, before, sd)
+	t.Logf("viewer: %d colours before the run (the noise), %d after; luma standard deviation %.1f", before, after, sd)
+	if after < 500 || sd < 20 || pixelDiff(blank, shown) == "" {
+		t.Errorf("the viewer looks blank, uniform or unchanged after the run: %d colours (%d before), luma sd %.1f", after, before, sd)
 	}
 
 	if got, want := eval[string](t, tb, "location.search"), "?model=butterflies-32&scheduler=ddim&steps=10&seed=7&batch=2&eta=0"; got != want {
@@ -109,7 +117,7 @@ func TestURLParameters(t *testing.T) {
 	tb.shot(t, "params-hostile")
 
 	// Every parameter taken as given, in the compact layout at 480 px.
-	tb.do(t, chromedp.EmulateViewport(480, 720))
+	tb.do(t, chromedp.EmulateViewport(480, 600))
 	// The file server answers /index.html with a redirect to /, keeping the query.
 	tb.open(t, s.URL+"/index.html?model=butterflies-32&scheduler=euler&steps=12&seed=5&batch=3&embed=1")
 	tb.waitModel(t)
@@ -124,6 +132,14 @@ func TestURLParameters(t *testing.T) {
 	if w := eval[int](t, tb, "document.documentElement.scrollWidth"); w > 480 {
 		t.Errorf("the embed layout is %d px wide in a 480 px frame", w)
 	}
+	// The embed code's frame is 480 x 600: everything, "Model ready." included, fits.
+	if h := eval[int](t, tb, "document.documentElement.scrollHeight"); h > 600 {
+		t.Errorf("the embed layout is %d px tall in a 600 px frame", h)
+	}
+	if b := eval[float64](t, tb, `document.getElementById("model-status").getBoundingClientRect().bottom`); b > 600 {
+		t.Errorf(`"Model ready." ends at %v px, below the 600 px frame`, b)
+	}
+	checkMenus(t, tb)
 	tb.do(t, chromedp.Click(chromedp.ID("copy-embed")))
 	code := waitFor[string](t, tb, `document.getElementById("embed-code")?.value`, 5*time.Second)
 	src := s.URL + "/?model=butterflies-32&amp;scheduler=euler&amp;steps=12&amp;seed=5&amp;batch=3&amp;embed=1"

@@ -12,7 +12,7 @@ import (
 	"unsafe"
 
 	"chrysalis/core/pipeline"
-	"chrysalis/web/ui"
+	"chrysalis/web/inbox"
 )
 
 // Serve runs the worker: it takes the messages that arrived while the Go
@@ -21,20 +21,20 @@ import (
 // takes effect at once, and a run sees it at its next step.
 func Serve() {
 	self := js.Global()
-	inbox := ui.NewInbox()
+	messages := inbox.New()
 	self.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		inbox.Post(args[0].Get("data"))
+		messages.Post(args[0].Get("data"))
 		return nil
 	}))
 	queued := self.Call("takeQueued")
 	for i := range queued.Length() {
-		inbox.Post(queued.Index(i).Get("data"))
+		messages.Post(queued.Index(i).Get("data"))
 	}
 
-	w := &worker{self: self, yield: newYielder(), jobs: ui.NewInbox(), cancelled: map[int]bool{}}
+	w := &worker{self: self, yield: newYielder(), jobs: inbox.New(), cancelled: map[int]bool{}}
 	go w.work()
-	for range inbox.Ready() {
-		for _, m := range inbox.Take() {
+	for range messages.Ready() {
+		for _, m := range messages.Take() {
 			msg := m.(js.Value)
 			if msg.Get("kind").String() == KindCancel {
 				w.cancel(msg.Get("runId").Int())
@@ -50,7 +50,7 @@ func Serve() {
 type worker struct {
 	self    js.Value
 	yield   *yielder
-	jobs    *ui.Inbox
+	jobs    *inbox.Inbox
 	engine  *Engine
 	loadErr error // why the last load failed
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"strings"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/goregular"
@@ -44,13 +45,38 @@ func NewFont(px float64) (*Font, error) {
 // LineHeight is the height of a rendered line, in pixels.
 func (f *Font) LineHeight() int { return f.lineH }
 
+// Hat is U+0302, the combining circumflex of x̂₀, which Go Regular lacks:
+// Width gives it no advance and Render draws the modifier letter ˆ (U+02C6)
+// centred over the character before it.
+const Hat = '\u0302'
+
 // Width is the advance of s, in pixels.
-func (f *Font) Width(s string) int { return font.MeasureString(f.face, s).Ceil() }
+func (f *Font) Width(s string) int {
+	return font.MeasureString(f.face, strings.ReplaceAll(s, string(Hat), "")).Ceil()
+}
 
 // Render draws s as coverage, (LineHeight, Width(s)), for the drawer to tint.
 func (f *Font) Render(s string) *image.Alpha {
 	dst := image.NewAlpha(image.Rect(0, 0, max(f.Width(s), 1), f.lineH))
 	d := font.Drawer{Dst: dst, Src: image.Opaque, Face: f.face, Dot: fixed.P(0, f.ascent)}
-	d.DrawString(s)
+	var prev rune
+	var prevX fixed.Int26_6
+	for _, r := range s {
+		if r == Hat {
+			if adv, ok := f.face.GlyphAdvance(prev); ok {
+				hat, _ := f.face.GlyphAdvance('ˆ')
+				end := d.Dot
+				d.Dot.X = prevX + (adv-hat)/2
+				d.DrawString("ˆ")
+				d.Dot = end
+			}
+			continue
+		}
+		if prev != 0 {
+			d.Dot.X += f.face.Kern(prev, r)
+		}
+		prev, prevX = r, d.Dot.X
+		d.DrawString(string(r))
+	}
 	return dst
 }

@@ -1,6 +1,8 @@
 package sampleview
 
 import (
+	"bytes"
+	"fmt"
 	"testing"
 	"unicode/utf8"
 )
@@ -18,11 +20,13 @@ func TestFontGlyphs(t *testing.T) {
 		t.Errorf("pixel ratio 2: line %d, %v; want 32", line2, err)
 	}
 	v := View{Status: Running, Step: 6, T: 287.5, Run: Run{Steps: 10}}
-	texts := []string{LabelXT, LabelX0, LabelX0Short, LegendSignal, LegendNoise,
-		v.Caption(), "press Run to sample", "sampling", "done", "stopped", "t = 0123456789"}
+	p := View{Status: Preview, Seed: 42}
+	texts := []string{LabelXT, LabelXTNoise, LabelXTNoiseShort, LabelX0, LabelX0Short, LegendSignal, LegendNoise,
+		fmt.Sprintf(AxisTitle, 25), AxisTitleShort, v.Caption(), p.Caption(), p.Badge(),
+		"press Run to sample", "sampling", "done", "stopped", "t = 0123456789", "0.5"}
 	for _, s := range texts {
 		for _, r := range s {
-			if _, ok := f.face.GlyphAdvance(r); !ok {
+			if _, ok := f.face.GlyphAdvance(r); !ok && r != Hat {
 				t.Errorf("%q: Go Regular has no glyph for %q", s, r)
 			}
 		}
@@ -39,6 +43,30 @@ func TestFontGlyphs(t *testing.T) {
 		// At least a few strongly covered pixels per visible character.
 		if n := utf8.RuneCountInString(s); ink < 3*n/2 {
 			t.Errorf("%q: %d inked pixels for %d characters", s, ink, n)
+		}
+	}
+}
+
+// x̂₀ is x₀ with a circumflex over the x: as wide, the same below the hat,
+// more ink above the x.
+func TestFontHat(t *testing.T) {
+	f, _, err := UIFont(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, hat := f.Render("x₀"), f.Render("x̂₀")
+	if plain.Bounds() != hat.Bounds() || f.Width("x̂₀") != f.Width("x₀") {
+		t.Fatalf("x̂₀ is %v, x₀ %v", hat.Bounds(), plain.Bounds())
+	}
+	if bytes.Equal(plain.Pix, hat.Pix) {
+		t.Fatal("x̂₀ renders as x₀")
+	}
+	// Rows below the top of the x (about the x-height under the ascent) are equal.
+	xTop := f.ascent - int(float64(f.LineHeight())*0.4)
+	for y := xTop; y < plain.Bounds().Dy(); y++ {
+		if !bytes.Equal(plain.Pix[y*plain.Stride:(y+1)*plain.Stride], hat.Pix[y*hat.Stride:(y+1)*hat.Stride]) {
+			t.Errorf("row %d (below the hat) differs", y)
+			break
 		}
 	}
 }

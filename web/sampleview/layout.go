@@ -6,7 +6,7 @@ import "math"
 type Rect struct{ X, Y, W, H int }
 
 // Pair is where one image of the batch goes: the current sample x_t on the
-// left and the predicted x0 on the right, each Scale times its size.
+// left and the predicted x̂₀ on the right, each Scale times its size.
 type Pair struct{ XT, X0 Rect }
 
 // Layout places the viewer's parts on a canvas, top to bottom: the status
@@ -19,8 +19,9 @@ type Layout struct {
 	Cols, Rows int    // of the grid of pairs
 	Pairs      []Pair // one per image of the batch, row by row
 	Legend     Rect   // the plot's legend line
+	YLabels    Rect   // left of the curve area: the labels of 0, 0.5 and 1
 	Plot       Rect   // the curve area: t in [0, T-1] across, [0, 1] up
-	Axis       Rect   // the line under the curve area, for the t range
+	Axis       Rect   // the line under the curve area: the t range and the axis title
 }
 
 // NewLayout lays out a batch of images of width x height pixels on a canvas
@@ -40,8 +41,9 @@ func NewLayout(canvasW, canvasH, line, batch, width, height int) Layout {
 	band := min(max(canvasH/4, 3*line), 8*line)
 	bandY := canvasH - pad - band
 	l.Legend = Rect{pad, bandY, canvasW - 2*pad, line}
-	l.Plot = Rect{pad, bandY + line, canvasW - 2*pad, band - 2*line}
-	l.Axis = Rect{pad, bandY + band - line, canvasW - 2*pad, line}
+	l.YLabels = Rect{pad, bandY + line, 2 * line, band - 2*line} // "1", "0.5", "0" beside the curve area
+	l.Plot = Rect{pad + 2*line, bandY + line, canvasW - 2*pad - 2*line, band - 2*line}
+	l.Axis = Rect{pad + 2*line, bandY + band - line, canvasW - 2*pad - 2*line, line}
 
 	// The block between the header and the plot band holds the labels and the grid.
 	top := l.Header.Y + l.Header.H + line/4

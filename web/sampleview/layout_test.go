@@ -36,7 +36,7 @@ func TestNewLayout(t *testing.T) {
 			continue // overflowing on purpose
 		}
 		canvas := Rect{0, 0, tc.w, tc.h}
-		parts := []Rect{l.Header, l.Legend, l.Plot, l.Axis, {0, l.LabelY, tc.w, 16}}
+		parts := []Rect{l.Header, l.Legend, l.YLabels, l.Plot, l.Axis, {0, l.LabelY, tc.w, 16}}
 		for _, p := range l.Pairs {
 			parts = append(parts, p.XT, p.X0)
 		}
@@ -70,9 +70,13 @@ func TestNewLayoutRects(t *testing.T) {
 			{Rect{42, 153, 96, 96}, Rect{140, 153, 96, 96}},
 			{Rect{244, 153, 96, 96}, Rect{342, 153, 96, 96}},
 		},
-		Legend: Rect{8, 262, 464, 16},
-		Plot:   Rect{8, 278, 464, 58},
-		Axis:   Rect{8, 336, 464, 16},
+		Legend:  Rect{8, 262, 464, 16},
+		YLabels: Rect{8, 278, 32, 58},
+		Plot:    Rect{40, 278, 432, 58},
+		Axis:    Rect{40, 336, 432, 16},
+	}
+	if l.YLabels != want.YLabels {
+		t.Errorf("y labels %v, want %v", l.YLabels, want.YLabels)
 	}
 	if l.Header != want.Header || l.LabelY != want.LabelY || l.Legend != want.Legend || l.Plot != want.Plot || l.Axis != want.Axis {
 		t.Errorf("got header %v labels %d legend %v plot %v axis %v\nwant header %v labels %d legend %v plot %v axis %v",

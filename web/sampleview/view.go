@@ -20,6 +20,7 @@ const (
 	Running                 // frames are arriving
 	Done                    // the run finished; its final frames stay
 	Cancelled               // the run was stopped; its last frames stay
+	Preview                 // no run yet: the noise x_T that a run with these settings starts from
 )
 
 // Run describes a new run (protocol message kind "run").
@@ -38,12 +39,17 @@ type Frame struct {
 }
 
 // Message is one decoded message of the page's protocol. Kind is "run",
-// "frame", "done" or "cancel"; Run is set for "run" and Frame for "frame".
+// "frame", "done", "cancel" or "preview"; Run is set for "run" and
+// "preview", Frame for "frame", and Seed and Noise for "preview".
 type Message struct {
 	Kind  string
 	RunID string
 	Run   Run
 	Frame Frame
+	// A preview shows, before any run, the run that these settings would
+	// make: Noise[i] is image i's starting noise x_T (C,H,W) of seed Seed.
+	Seed  uint64
+	Noise [][]float32
 }
 
 // View is what the viewer shows: the current run and, per image, the
@@ -54,7 +60,8 @@ type View struct {
 	Run    Run
 	Step   int      // the furthest step any image has reached, -1 before the first frame
 	T      float64  // the timestep of that step
-	XT, X0 [][]byte // per image; nil until its first frame
+	XT, X0 [][]byte // per image; nil until its first frame (X0 stays nil in a preview)
+	Seed   uint64   // of a preview
 
 	// Version changes whenever anything above does, so that a drawer can
 	// tell when to upload pixels again.
@@ -64,12 +71,18 @@ type View struct {
 }
 
 // Apply updates the view with one message. A message about a run other than
-// the current one is ignored; so are frames after "done" or "cancel". A
-// malformed message gives an error and leaves the view as it was.
+// the current one is ignored; so are frames after "done" or "cancel", and a
+// preview once a run has started. A malformed message gives an error and
+// leaves the view as it was.
 func (v *View) Apply(m Message) error {
 	switch m.Kind {
 	case "run":
 		return v.start(m.RunID, m.Run)
+	case "preview":
+		if v.Status != Idle && v.Status != Preview {
+			return nil
+		}
+		return v.preview(m)
 	case "frame":
 		if m.RunID != v.RunID || v.Status != Running {
 			return nil
@@ -90,6 +103,46 @@ func (v *View) Apply(m Message) error {
 }
 
 func (v *View) start(id string, r Run) error {
+	if err := check(id, r); err != nil {
+		return err
+	}
+	*v = View{
+		Status:    Running,
+		RunID:     id,
+		Run:       r,
+		Step:      -1,
+		XT:        make([][]byte, r.Batch),
+		X0:        make([][]byte, r.Batch),
+		Version:   v.Version + 1,
+		imageStep: make([]int, r.Batch),
+	}
+	for i := range v.imageStep {
+		v.imageStep[i] = -1
+	}
+	return nil
+}
+
+func (v *View) preview(m Message) error {
+	r := m.Run
+	if err := check(m.RunID, r); err != nil {
+		return err
+	}
+	if len(m.Noise) != r.Batch {
+		return fmt.Errorf("sampleview: preview: %d noise images for batch %d", len(m.Noise), r.Batch)
+	}
+	xt := make([][]byte, r.Batch)
+	for i, x := range m.Noise {
+		xt[i] = make([]byte, 4*r.Height*r.Width)
+		if err := ToRGBA(xt[i], x, r.Channels, r.Height, r.Width); err != nil {
+			return fmt.Errorf("sampleview: preview: noise of image %d: %w", i, err)
+		}
+	}
+	*v = View{Status: Preview, RunID: m.RunID, Run: r, Step: -1, XT: xt, X0: make([][]byte, r.Batch), Seed: m.Seed, Version: v.Version + 1}
+	return nil
+}
+
+// check validates a run's (or a preview's) description.
+func check(id string, r Run) error {
 	switch {
 	case r.Batch < 1 || r.Batch > MaxBatch:
 		return fmt.Errorf("sampleview: run %q: batch %d: want 1 to %d", id, r.Batch, MaxBatch)
@@ -106,19 +159,6 @@ func (v *View) start(id string, r Run) error {
 		if !(a >= 0 && a <= 1) {
 			return fmt.Errorf("sampleview: run %q: alphasCumprod[%d] = %v: want a value in [0, 1]", id, t, a)
 		}
-	}
-	*v = View{
-		Status:    Running,
-		RunID:     id,
-		Run:       r,
-		Step:      -1,
-		XT:        make([][]byte, r.Batch),
-		X0:        make([][]byte, r.Batch),
-		Version:   v.Version + 1,
-		imageStep: make([]int, r.Batch),
-	}
-	for i := range v.imageStep {
-		v.imageStep[i] = -1
 	}
 	return nil
 }
@@ -158,13 +198,16 @@ func (v *View) add(f Frame) error {
 	return nil
 }
 
-// Caption is the status line: "press Run to sample" before any run,
+// Caption is the status line: "press Run to sample" before any run (with
+// "x_T of seed 42: the noise that Run starts from" when previewing),
 // "step 0/10" before a run's first frame, then "step 7/10 · t=300" with the
 // step counted from 1.
 func (v *View) Caption() string {
 	switch {
 	case v.Status == Idle:
 		return "press Run to sample"
+	case v.Status == Preview:
+		return fmt.Sprintf("x_T of seed %d: the noise that Run starts from", v.Seed)
 	case v.Step < 0:
 		return fmt.Sprintf("step 0/%d", v.Run.Steps)
 	}
@@ -172,9 +215,9 @@ func (v *View) Caption() string {
 }
 
 // Badge is a word for the run's state: "sampling", "done" or "stopped"
-// ("" when idle).
+// ("" when idle, "press Run" in a preview).
 func (v *View) Badge() string {
-	return [...]string{Idle: "", Running: "sampling", Done: "done", Cancelled: "stopped"}[v.Status]
+	return [...]string{Idle: "", Running: "sampling", Done: "done", Cancelled: "stopped", Preview: "press Run"}[v.Status]
 }
 
 // formatT writes a timestep with at most two decimals: 300, 287.5, 887.78.

@@ -119,3 +119,27 @@ func TestViewBadMessages(t *testing.T) {
 		}
 	}
 }
+
+// A preview shows the starting noise before any run and never replaces a run.
+func TestViewPreview(t *testing.T) {
+	var v View
+	noise := [][]float32{{-1, 1}, {0, 1}}
+	if err := v.Apply(Message{Kind: "preview", RunID: "0", Run: testRun(), Seed: 42, Noise: noise}); err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != Preview || v.XT[0][0] != 0 || v.XT[0][4] != 255 || v.X0[0] != nil || v.Step != -1 {
+		t.Fatalf("preview: %+v", v)
+	}
+	if got := v.Caption(); got != "x_T of seed 42: the noise that Run starts from" {
+		t.Errorf("caption %q", got)
+	}
+	if err := v.Apply(Message{Kind: "preview", RunID: "0", Run: testRun(), Noise: noise[:1]}); err == nil {
+		t.Error("a preview with one noise image for batch 2: no error")
+	}
+	if err := v.Apply(Message{Kind: "run", RunID: "1", Run: testRun()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Apply(Message{Kind: "preview", RunID: "0", Run: testRun(), Seed: 7, Noise: noise}); err != nil || v.Status != Running || v.Seed != 0 {
+		t.Errorf("a preview during a run changed the view: %v, %+v", err, v)
+	}
+}

@@ -10,7 +10,7 @@ import (
 // an inner scrollbar.
 const (
 	EmbedWidth  = 480
-	EmbedHeight = 720
+	EmbedHeight = 600
 )
 
 // EmbedCode returns the <iframe> snippet that embeds pageURL (the demo page,

@@ -122,7 +122,7 @@ func TestWithScheduler(t *testing.T) {
 func TestEmbedCode(t *testing.T) {
 	s := Settings{Model: "butterflies-32", Scheduler: "ddim", Steps: 10, Seed: 3, Batch: 2, Eta: 0}
 	got := EmbedCode("http://127.0.0.1:8080/index.html", s)
-	want := `<iframe src="http://127.0.0.1:8080/index.html?model=butterflies-32&amp;scheduler=ddim&amp;steps=10&amp;seed=3&amp;batch=2&amp;eta=0&amp;embed=1" width="480" height="720" style="border:0;max-width:100%" title="Chrysalis: a diffusion model turning noise into butterflies" loading="lazy"></iframe>`
+	want := `<iframe src="http://127.0.0.1:8080/index.html?model=butterflies-32&amp;scheduler=ddim&amp;steps=10&amp;seed=3&amp;batch=2&amp;eta=0&amp;embed=1" width="480" height="600" style="border:0;max-width:100%" title="Chrysalis: a diffusion model turning noise into butterflies" loading="lazy"></iframe>`
 	if got != want {
 		t.Errorf("EmbedCode =\n%s\nwant\n%s", got, want)
 	}

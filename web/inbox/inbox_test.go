@@ -1,4 +1,4 @@
-package ui
+package inbox
 
 import (
 	"slices"
@@ -9,7 +9,7 @@ import (
 // Posts from many goroutines never block, and each poster's messages come
 // out in its order.
 func TestInboxOrder(t *testing.T) {
-	b := NewInbox()
+	b := New()
 	const posters, each = 4, 1000
 	var wg sync.WaitGroup
 	for p := range posters {

@@ -1,4 +1,8 @@
-package ui
+// Package inbox is the queue from browser callbacks to the goroutine that
+// owns a program's state, used by the page (web/app) and by the sampling
+// worker (web/engine): a callback posts and returns at once, the owner takes
+// the messages in order.
+package inbox
 
 import "sync"
 
@@ -12,8 +16,8 @@ type Inbox struct {
 	ready chan struct{}
 }
 
-// NewInbox returns an empty inbox.
-func NewInbox() *Inbox { return &Inbox{ready: make(chan struct{}, 1)} }
+// New returns an empty inbox.
+func New() *Inbox { return &Inbox{ready: make(chan struct{}, 1)} }
 
 // Post queues msg.
 func (b *Inbox) Post(msg any) {
