@@ -2,6 +2,9 @@ package train
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"os"
 	"path/filepath"
@@ -307,4 +310,29 @@ func TestFineTuneGolden(t *testing.T) {
 		t.Errorf("%d of %d weights more than %g from torch's after AdamW", off, total, tolMost)
 	}
 	t.Logf("loss %.8f (torch %.8f); weights after AdamW: max abs error %.2e, %d of %d beyond %g", loss, want, worst, off, total, tolMost)
+}
+
+// TestFineTuneFingerprint pins a digest of two steps' losses and weights, so
+// that the native and the wasm builds (and every GOMAXPROCS) are held to the
+// same bits.
+func TestFineTuneFingerprint(t *testing.T) {
+	imgs := newRun(t, trainOptions(writeImages(t, 2), t.TempDir(), 1)).data.Images
+	o := DefaultFineTuneOptions()
+	o.Seed = 3
+	f := newFineTune(t, o)
+	h := sha256.New()
+	for range 2 {
+		r, err := f.Step(imgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		binary.Write(h, binary.LittleEndian, r.Loss)
+	}
+	for _, p := range f.Model().Parameters() {
+		binary.Write(h, binary.LittleEndian, p.Tensor.Data)
+	}
+	const want = "48ec7367bc2cf9e8"
+	if got := hex.EncodeToString(h.Sum(nil))[:16]; got != want {
+		t.Errorf("digest %s, want %s", got, want)
+	}
 }
