@@ -11,12 +11,12 @@ import (
 
 // Message kinds of fine-tuning (see the package doc).
 const (
-	KindTrainStart   = "train-start"   // page → worker: start a session; worker → page: started
-	KindTrainStep    = "train-step"    // page → worker: a batch; worker → page: its stages
-	KindTrainExport  = "train-export"  // page → worker: ask for the files
-	KindTrainFiles   = "train-files"   // worker → page: the fine-tuned model's folder
-	KindTrainReset   = "train-reset"   // page → worker: back to the loaded weights
-	KindTrainStopped = "train-stopped" // worker → page: the reset is done
+	KindTrainStart  = "train-start"  // page → worker: start a session
+	KindTrainReset  = "train-reset"  // page → worker: back to the loaded weights
+	KindTrainReady  = "train-ready"  // worker → page: the answer to both
+	KindTrainStep   = "train-step"   // page → worker: a batch; worker → page: its stages
+	KindTrainExport = "train-export" // page → worker: ask for the files
+	KindTrainFiles  = "train-files"  // worker → page: the fine-tuned model's folder
 )
 
 // TrainOptions are a fine-tuning session's options (train.FineTuneOptions;
