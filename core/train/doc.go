@@ -7,7 +7,20 @@
 //	measure             L = mean (out − target)², target ε, v or x0 (prediction_type)
 //	update the weights  ∂L/∂θ by unet.Backward, clipped, then AdamW, with an EMA copy
 //
-// Trainer.trainStep is that loop body. A run (New or Resume, then Run)
+// One optimizer step (stepper.step, shared by Trainer and FineTune), for
+// each image of a batch of B:
+//
+//	t ~ U{0, …, T−1}, ε ~ N(0, I)                  from PCG(seed, stream | step<<20 | image)
+//	x_t    = √ᾱ_t·x0 + √(1−ᾱ_t)·ε
+//	target = ε | √ᾱ_t·ε − √(1−ᾱ_t)·x0 (v) | x0
+//	x̂₀     = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t | √ᾱ_t·x_t − √(1−ᾱ_t)·v̂ | out
+//	L      = 1/(B·C·H·W) · Σ (out − target)²
+//	g      = ∂L/∂θ;  g ← g·min(1, c/(‖g‖ + 1e-6))
+//	θ      ← AdamW(θ, g, lr)
+//
+// Trainer.trainStep is that loop body over a dataset's epochs, with an EMA
+// copy; FineTune takes the same step on batches it is given (the page's
+// in-browser fine-tuning) and returns every stage for drawing. A run (New or Resume, then Run)
 // checkpoints the whole state every few minutes and resumes bit for bit,
 // because its random draws depend only on the seed and the step. It writes a
 // diffusers model folder (the EMA weights), a loss report and sample grids.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"chrysalis/core/checkpoint"
+	"chrysalis/core/tensor"
 	"chrysalis/core/train"
 	"chrysalis/core/unet"
 )
@@ -56,4 +57,51 @@ func Example() {
 	}
 	fmt.Println(len(ck.UNet.Parameters()), "tensors")
 	// Output: 144 tensors
+}
+
+// ExampleFineTune takes three fine-tuning steps of a very small model on two
+// images (a red and a blue square, in [-1, 1]) and exports the weights as a
+// diffusers folder.
+func ExampleFineTune() {
+	cfg := unet.DefaultConfig()
+	cfg.SampleSize = [2]int{16, 16}
+	cfg.BlockOutChannels = []int{8, 16}
+	cfg.DownBlockTypes = []string{"DownBlock2D", "AttnDownBlock2D"}
+	cfg.UpBlockTypes = []string{"AttnUpBlock2D", "UpBlock2D"}
+	cfg.LayersPerBlock, cfg.NormNumGroups = 1, 4
+	model, err := train.Init(cfg, 0)
+	if err != nil {
+		panic(err)
+	}
+	f, err := train.NewFineTune(model, train.DefaultSchedulerConfig, train.DefaultFineTuneOptions())
+	if err != nil {
+		panic(err)
+	}
+	var images []*tensor.Tensor
+	for _, rgb := range [][3]float32{{0.6, -0.7, -0.7}, {-0.7, -0.7, 0.6}} {
+		x := tensor.New(3, 16, 16)
+		for c := range 3 {
+			for p := range 16 * 16 {
+				x.Data[c*256+p] = rgb[c]
+			}
+		}
+		images = append(images, x)
+	}
+	for range 3 {
+		r, err := f.Step(images)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("step %d: t = %d, %d; x_t %v; loss %.4f\n", r.Step, r.Images[0].T, r.Images[1].T, r.Images[0].XT.Shape, r.Loss)
+	}
+	files, err := f.Files()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(files), "files")
+	// Output:
+	// step 1: t = 974, 968; x_t [3 16 16]; loss 0.5434
+	// step 2: t = 669, 935; x_t [3 16 16]; loss 0.6264
+	// step 3: t = 173, 922; x_t [3 16 16]; loss 0.8631
+	// 3 files
 }

@@ -112,8 +112,9 @@ func (o *Objective) inputs(ex example) (xt, target *tensor.Tensor, err error) {
 // loss runs the model on ex and returns Σ (out − target)² over the image's
 // elements (in float64). With grad set it also backpropagates
 // ∂L/∂out = 2(out − target)/n, the gradient of the mean over n elements,
-// adding ∂L/∂θ into grad.
-func (o *Objective) loss(m *unet.Model, ex example, n int, grad *unet.Model) (float64, error) {
+// adding ∂L/∂θ into grad. With keep set it records x_t, the target and the
+// prediction there (each [1,C,H,W]).
+func (o *Objective) loss(m *unet.Model, ex example, n int, grad *unet.Model, keep ...*stageTensors) (float64, error) {
 	xt, target, err := o.inputs(ex)
 	if err != nil {
 		return 0, err
@@ -129,6 +130,9 @@ func (o *Objective) loss(m *unet.Model, ex example, n int, grad *unet.Model) (fl
 	if err != nil {
 		return 0, fmt.Errorf("train: %w", err)
 	}
+	if len(keep) > 0 && keep[0] != nil {
+		*keep[0] = stageTensors{xt: xt, target: target, out: out.Clone()}
+	}
 	var sum float64
 	dOut := tensor.New(out.Shape...)
 	for i, v := range out.Data {
@@ -143,6 +147,32 @@ func (o *Objective) loss(m *unet.Model, ex example, n int, grad *unet.Model) (fl
 		return 0, fmt.Errorf("train: %w", err)
 	}
 	return sum, nil
+}
+
+// stageTensors are the intermediate tensors of one image's loss.
+type stageTensors struct{ xt, target, out *tensor.Tensor }
+
+// predictX0 is the clean image implied by the prediction out of the model at
+// x_t and timestep t:
+//
+//	x̂₀ = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t    epsilon
+//	x̂₀ = √ᾱ_t·x_t − √(1−ᾱ_t)·v̂      v_prediction
+//	x̂₀ = out                         sample
+func (o *Objective) predictX0(xt, out *tensor.Tensor, t int) *tensor.Tensor {
+	ab := o.alphasCumprod[t]
+	sa, sb := sqrt32(ab), sqrt32(1-ab)
+	x0 := tensor.New(out.Shape...)
+	for i, p := range out.Data {
+		switch o.PredictionType {
+		case "epsilon":
+			x0.Data[i] = (xt.Data[i] - float32(sb*p)) / sa
+		case "v_prediction":
+			x0.Data[i] = float32(sa*xt.Data[i]) - float32(sb*p)
+		default:
+			x0.Data[i] = p
+		}
+	}
+	return x0
 }
 
 // DefaultSchedulerConfig is the default model's scheduler_config.json

@@ -290,55 +290,97 @@ func (t *Trainer) imagesBefore(s int) int {
 //
 // It returns L.
 func (t *Trainer) trainStep(imgs []int, total int) (float64, error) {
-	examples := make([]example, len(imgs))
+	x0s := make([]*tensor.Tensor, len(imgs))
 	for i, img := range imgs {
-		r := rand.New(rand.NewPCG(t.o.Seed, streamExample|uint64(t.step)<<20|uint64(i)))
-		x0 := t.data.Images[img]
-		if r.IntN(2) == 1 {
-			x0 = flip(x0)
-		}
-		examples[i] = t.obj.drawExample(x0, r)
+		x0s[i] = t.data.Images[img]
 	}
-	n := len(imgs) * examples[0].x0.Numel()
-	for _, g := range t.grads {
-		clear(g.Tensor.Data)
-	}
-	sum, err := t.gradient(examples, n)
+	s := stepper{obj: t.obj, model: t.model, params: t.params, grads: t.grads, twins: t.twins, opt: t.opt, clipNorm: t.o.ClipNorm}
+	loss, _, err := s.step(drawExamples(t.obj, x0s, t.o.Seed, t.step, true), LearningRate(t.step, t.o.Warmup, total, t.o.LR), nil)
 	if err != nil {
 		return 0, err
 	}
-	if t.o.ClipNorm > 0 {
-		ClipGradNorm(t.grads, t.o.ClipNorm)
-	}
-	t.opt.Update(t.params, t.grads, LearningRate(t.step, t.o.Warmup, total, t.o.LR))
 	t.ema.Update(t.params, t.step)
 	t.step++
-	return sum / float64(n), nil
+	return loss, nil
 }
 
-// gradient adds the batch's ∂L/∂θ into t.grads and returns Σ(out − target)²
-// over the batch. The images run in parallel, one per worker, each into its
-// worker's gradient model; the per-image gradients (and losses) are then
-// added in image order, ((g_0 + g_1) + g_2) + …, so the result has the same
-// bits for any number of workers.
-func (t *Trainer) gradient(examples []example, n int) (float64, error) {
+// drawExamples draws the flip, timestep and noise of each image of step
+// step from its own stream PCG(seed, streamExample|step<<20|slot), flipping
+// the image when the draw says so and flip is set (the draw is made either
+// way, so the timesteps and noise do not depend on flip).
+func drawExamples(obj *Objective, x0s []*tensor.Tensor, seed uint64, step int, flipOK bool) []example {
+	examples := make([]example, len(x0s))
+	for i, x0 := range x0s {
+		r := rand.New(rand.NewPCG(seed, streamExample|uint64(step)<<20|uint64(i)))
+		if r.IntN(2) == 1 && flipOK {
+			x0 = flip(x0)
+		}
+		examples[i] = obj.drawExample(x0, r)
+	}
+	return examples
+}
+
+// stepper is the optimizer step that a Trainer and a FineTune share: the
+// model and its parameters, the gradient buffers, one gradient model per
+// worker, and the optimizer.
+type stepper struct {
+	obj      *Objective
+	model    *unet.Model
+	params   []unet.Named
+	grads    []unet.Named
+	twins    []*unet.Model
+	opt      *AdamW
+	clipNorm float64
+}
+
+// step computes the gradient of the batch's loss, clips it to clipNorm (when
+// positive) and takes one AdamW step at learning rate lr. It returns the
+// mean loss L and each image's Σ(out − target)². With keep set (one per
+// example) it records each image's x_t, target and prediction there.
+func (s *stepper) step(examples []example, lr float64, keep []stageTensors) (float64, []float64, error) {
+	n := len(examples) * examples[0].x0.Numel()
+	for _, g := range s.grads {
+		clear(g.Tensor.Data)
+	}
+	sum, sums, err := s.gradient(examples, n, keep)
+	if err != nil {
+		return 0, nil, err
+	}
+	if s.clipNorm > 0 {
+		ClipGradNorm(s.grads, s.clipNorm)
+	}
+	s.opt.Update(s.params, s.grads, lr)
+	return sum / float64(n), sums, nil
+}
+
+// gradient adds the batch's ∂L/∂θ into s.grads and returns Σ(out − target)²
+// over the batch, and over each image. The images run in parallel, one per
+// worker, each into its worker's gradient model; the per-image gradients
+// (and losses) are then added in image order, ((g_0 + g_1) + g_2) + …, so
+// the result has the same bits for any number of workers.
+func (s *stepper) gradient(examples []example, n int, keep []stageTensors) (float64, []float64, error) {
 	var (
 		mu    sync.Mutex
 		added = sync.NewCond(&mu)
 		next  int // the image whose gradient is added next
 		sum   float64
+		sums  = make([]float64, len(examples))
 		first error
 		jobs  = make(chan int)
 		wg    sync.WaitGroup
 	)
-	for _, twin := range t.twins[:min(len(t.twins), len(examples))] {
+	for _, twin := range s.twins[:min(len(s.twins), len(examples))] {
 		g := twin.Parameters()
 		wg.Go(func() {
 			for i := range jobs {
 				for _, p := range g {
 					clear(p.Tensor.Data)
 				}
-				s, err := t.obj.loss(t.model, examples[i], n, twin)
+				var k *stageTensors
+				if keep != nil {
+					k = &keep[i]
+				}
+				l, err := s.obj.loss(s.model, examples[i], n, twin, k)
 				mu.Lock()
 				for next != i {
 					added.Wait()
@@ -346,9 +388,10 @@ func (t *Trainer) gradient(examples []example, n int) (float64, error) {
 				if err != nil && first == nil {
 					first = err
 				}
-				sum += s
+				sum += l
+				sums[i] = l
 				for k, p := range g {
-					dst := t.grads[k].Tensor.Data
+					dst := s.grads[k].Tensor.Data
 					for j, v := range p.Tensor.Data {
 						dst[j] += v
 					}
@@ -364,7 +407,7 @@ func (t *Trainer) gradient(examples []example, n int) (float64, error) {
 	}
 	close(jobs)
 	wg.Wait()
-	return sum, first
+	return sum, sums, first
 }
 
 // endEpoch evaluates the EMA model, logs the epoch, rewrites the report and

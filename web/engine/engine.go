@@ -8,6 +8,7 @@ import (
 	"chrysalis/core/checkpoint"
 	"chrysalis/core/pipeline"
 	"chrysalis/core/scheduler"
+	"chrysalis/core/train"
 )
 
 // Message kinds of the page ↔ worker protocol (see the package doc).
@@ -24,6 +25,7 @@ const (
 // Engine is one loaded model.
 type Engine struct {
 	ckpt *checkpoint.Checkpoint
+	ft   *train.FineTune // the fine-tuning session, nil when none
 }
 
 // weightsName is where the checkpoint loader looks for the weights. The
@@ -94,7 +96,7 @@ func (e *Engine) Run(ctx context.Context, j Job, onStep func(image int, f pipeli
 			return fmt.Errorf("scheduler_config.json: %w", err)
 		}
 		lanes[k] = &lane{
-			p:    &pipeline.Pipeline{UNet: e.ckpt.UNet, Scheduler: sched},
+			p:    &pipeline.Pipeline{UNet: e.unetModel(), Scheduler: sched},
 			turn: make(chan struct{}),
 			out:  make(chan laneEvent),
 		}

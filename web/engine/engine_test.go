@@ -33,7 +33,7 @@ func TestSplit(t *testing.T) {
 
 // modelFiles reads the shipped default model's folder beside the repository
 // (static/models/butterflies-32) as the page would send it.
-func modelFiles(t *testing.T) map[string][]byte {
+func modelFiles(t testing.TB) map[string][]byte {
 	t.Helper()
 	model := golden.Model(t, "butterflies-32")
 	files := map[string][]byte{}

@@ -102,6 +102,8 @@ func (w *worker) work() {
 				w.load(msg)
 			case KindRun:
 				w.run(msg)
+			case KindTrainStart, KindTrainReset, KindTrainStep, KindTrainExport:
+				w.train(msg)
 			}
 		}
 	}
