@@ -90,6 +90,7 @@ func runTraining(ctx context.Context, a trainArgs, e env) error {
 		log = bar.lines(e.stdout)
 	}
 	a.o.Log = log
+	a.o.Plot = plotReport
 
 	var (
 		t   *train.Trainer

@@ -4,15 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"image/color"
 	"image/png"
 	"io"
-	"math"
 	"path/filepath"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 
 	"chrysalis/core/pipeline"
 	"chrysalis/core/safetensors"
@@ -24,18 +18,18 @@ import (
 // of every epoch. It is saved in the checkpoint.
 type history struct {
 	StepLoss []float32
-	Epochs   []epochLog
+	Epochs   []EpochLog
 }
 
-// epochLog summarises an epoch: its mean training loss, the training time
+// EpochLog summarises an epoch: its mean training loss, the training time
 // so far, and the evaluation of the EMA weights at its end.
-type epochLog struct {
+type EpochLog struct {
 	Epoch, Step             int
 	Loss, Seconds           float64
 	Eval, EvalLow, EvalHigh float64
 }
 
-// epochFields is the number of values of an epochLog in the checkpoint.
+// epochFields is the number of values of an EpochLog in the checkpoint.
 const epochFields = 7
 
 func (h history) entries() []safetensors.Entry {
@@ -73,16 +67,23 @@ func readHistory(f *safetensors.File) (history, error) {
 		}
 		for i := range t.Shape[0] {
 			v := t.Data[i*epochFields : (i+1)*epochFields]
-			h.Epochs = append(h.Epochs, epochLog{Epoch: int(v[0]), Step: int(v[1]), Loss: float64(v[2]), Seconds: float64(v[3]),
+			h.Epochs = append(h.Epochs, EpochLog{Epoch: int(v[0]), Step: int(v[1]), Loss: float64(v[2]), Seconds: float64(v[3]),
 				Eval: float64(v[4]), EvalLow: float64(v[5]), EvalHigh: float64(v[6])})
 		}
 	}
 	return h, nil
 }
 
-// writeReport rewrites loss.tsv (one line per epoch) and report.png: the
-// loss of every step, the mean of every epoch, and the evaluation loss of
-// the EMA weights with its 95% confidence interval, on a log scale.
+// Report is what a run has measured so far, for Options.Plot to draw.
+type Report struct {
+	PredictionType string     // what the loss is measured on
+	StepLoss       []float32  // the loss of every step (0 for steps of earlier sessions not recorded)
+	Epochs         []EpochLog // one per finished epoch
+	EvalImages     int        // the held-out images of every evaluation
+}
+
+// writeReport rewrites loss.tsv (one line per epoch) and, with Options.Plot,
+// report.png.
 func (t *Trainer) writeReport() error {
 	err := writeFile(filepath.Join(t.o.Out, "loss.tsv"), func(w io.Writer) error {
 		b := bufio.NewWriter(w)
@@ -96,82 +97,16 @@ func (t *Trainer) writeReport() error {
 		return err
 	}
 
-	p := plot.New()
-	p.Title.Text = "Training loss"
-	p.X.Label.Text = "step"
-	p.Y.Label.Text = "MSE on the model's target (" + t.obj.PredictionType + ")"
-	p.Add(plotter.NewGrid())
-	steps := make(plotter.XYs, 0, len(t.history.StepLoss))
-	for i, l := range t.history.StepLoss {
-		if l > 0 {
-			steps = append(steps, plotter.XY{X: float64(i + 1), Y: float64(l)})
-		}
+	if t.o.Plot == nil {
+		return nil
 	}
-	if len(steps) > 0 {
-		line, err := plotter.NewLine(steps)
-		if err != nil {
-			return fmt.Errorf("train: report: %w", err)
-		}
-		line.Color = color.Gray{Y: 190}
-		p.Add(line)
-		p.Legend.Add("step", line)
-	}
-	if len(t.history.Epochs) > 0 {
-		mean := make(plotter.XYs, len(t.history.Epochs))
-		floor := math.Inf(1) // half the smallest value drawn
-		for i, e := range t.history.Epochs {
-			mean[i] = plotter.XY{X: float64(e.Step), Y: e.Loss}
-			floor = min(floor, e.Loss/2, e.Eval/2)
-		}
-		ev := evalBars{t.history.Epochs, floor}
-		line, points, err := plotter.NewLinePoints(mean)
-		if err != nil {
-			return fmt.Errorf("train: report: %w", err)
-		}
-		line.Color, points.Color = color.RGBA{R: 40, G: 90, B: 200, A: 255}, color.RGBA{R: 40, G: 90, B: 200, A: 255}
-		evPoints, err := plotter.NewScatter(ev)
-		if err != nil {
-			return fmt.Errorf("train: report: %w", err)
-		}
-		bars, err := plotter.NewYErrorBars(ev)
-		if err != nil {
-			return fmt.Errorf("train: report: %w", err)
-		}
-		red := color.RGBA{R: 210, G: 50, B: 40, A: 255}
-		evPoints.Color, bars.Color = red, red
-		p.Add(line, points, bars, evPoints)
-		p.Legend.Add("epoch mean", line, points)
-		p.Legend.Add(fmt.Sprintf("eval (EMA, %d images, 95%% CI)", len(t.eval)), evPoints)
-	}
-	// A log axis once the loss spans a decade (a long run, 1 → 0.04);
-	// before that it would show a single labelled tick.
-	if p.Y.Max > 10*p.Y.Min && p.Y.Min > 0 {
-		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{}
-	}
-	p.Legend.Top = true
-	wt, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, "png")
-	if err != nil {
-		return fmt.Errorf("train: report: %w", err)
-	}
+	r := Report{PredictionType: t.obj.PredictionType, StepLoss: t.history.StepLoss, Epochs: t.history.Epochs, EvalImages: len(t.eval)}
 	return writeFile(filepath.Join(t.o.Out, "report.png"), func(w io.Writer) error {
-		_, err := wt.WriteTo(w)
-		return err
+		if err := t.o.Plot(w, r); err != nil {
+			return fmt.Errorf("train: report: %w", err)
+		}
+		return nil
 	})
-}
-
-// evalBars plots the evaluation losses at their steps with their intervals.
-// A loss is positive, and the y axis may be logarithmic, so an interval
-// that reaches below floor (a small evaluation set) is drawn down to floor.
-type evalBars struct {
-	e     []epochLog
-	floor float64
-}
-
-func (b evalBars) Len() int                    { return len(b.e) }
-func (b evalBars) XY(i int) (float64, float64) { return float64(b.e[i].Step), b.e[i].Eval }
-func (b evalBars) YError(i int) (float64, float64) {
-	e := b.e[i]
-	return e.Eval - max(e.EvalLow, b.floor), e.EvalHigh - e.Eval
 }
 
 // Sample grids: DDIM with sampleSteps steps from the EMA weights, the first

@@ -39,6 +39,11 @@ type Options struct {
 
 	Progress func(Progress) // called after every step; may be nil
 	Log      io.Writer      // one line per epoch, checkpoint and sample grid; may be nil
+
+	// Plot, if set, draws the loss curves of r as report.png after every
+	// epoch. chrysalis train draws them with gonum/plot; this package stays
+	// free of a plotting library, which the browser's workers would carry.
+	Plot func(w io.Writer, r Report) error
 }
 
 // DefaultOptions is the recipe of the shipped default model (phase 1): batch
@@ -431,7 +436,7 @@ func (t *Trainer) endEpoch(ctx context.Context, epoch int) error {
 	if k := len(t.history.Epochs); k > 0 {
 		took -= t.history.Epochs[k-1].Seconds
 	}
-	t.history.Epochs = append(t.history.Epochs, epochLog{
+	t.history.Epochs = append(t.history.Epochs, EpochLog{
 		Epoch: epoch, Step: t.step, Loss: mean, Seconds: secs, Eval: ev.Mean, EvalLow: ev.Low, EvalHigh: ev.High,
 	})
 	t.logf("epoch %d/%d: loss %.5f, eval %s, %.1fs", epoch, t.o.Epochs, mean, ev, took)

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -255,6 +256,12 @@ func TestTrainOverfits(t *testing.T) {
 	out := t.TempDir()
 	o := trainOptions(data, out, 20)
 	o.SampleEvery = 20
+	var plotted Report
+	o.Plot = func(w io.Writer, r Report) error {
+		plotted = r
+		_, err := io.WriteString(w, "plot")
+		return err
+	}
 	tr := newRun(t, o)
 	before := meanLoss(t, tr, tr.model)
 	if err := tr.Run(context.Background()); err != nil {
@@ -285,6 +292,10 @@ func TestTrainOverfits(t *testing.T) {
 		} else if fi.Mode().Perm()&0o044 != 0o044 {
 			t.Errorf("%s has mode %v, want it readable by group and others", f, fi.Mode())
 		}
+	}
+	if len(plotted.Epochs) != 20 || len(plotted.StepLoss) != 40 || plotted.PredictionType != "v_prediction" || plotted.EvalImages == 0 {
+		t.Errorf("the last report plotted has %d epochs, %d step losses, %q, %d eval images",
+			len(plotted.Epochs), len(plotted.StepLoss), plotted.PredictionType, plotted.EvalImages)
 	}
 	tsv, _ := os.ReadFile(filepath.Join(out, "loss.tsv"))
 	if lines := strings.Count(string(tsv), "\n"); lines != 21 {
