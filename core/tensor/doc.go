@@ -8,17 +8,27 @@
 // # Speed
 //
 // Gemm is Goto-style: A and B are packed into panels laid out in the order a
-// 5×2 register-tiled micro-kernel reads them, and the kernel's loop, unrolled
-// four times over k, advances its slices so that the compiler drops every
-// bounds check. Conv2d is that GEMM, W (Cout×Cin·KH·KW) times the im2col
-// matrix of each image, whose panels are packed straight from the (padded)
-// image; the images of a batch share one packing of the weights. A 3x3,
-// stride-1 convolution of 8x8 or more pixels and 16 or more channels is
-// Winograd F(2×2, 3×3) instead: 16 GEMMs of Cout×Cin transformed weights by
-// Cin×tiles transformed 4×4 input tiles, 2.25 times fewer multiplications,
-// 1.3-2x faster. Natively a large product is split over GOMAXPROCS
-// goroutines; under wasm it runs on one, and the browser parallelises with
-// workers instead.
+// 4×8 register-tiled micro-kernel reads them. Conv2d is that GEMM, W
+// (Cout×Cin·KH·KW) times the im2col matrix of each image, whose panels are
+// packed straight from the (padded) image; the images of a batch share one
+// packing of the weights. A 3x3, stride-1 convolution of 8x8 or more pixels
+// and 16 or more channels is Winograd F(2×2, 3×3) instead: 16 GEMMs of
+// Cout×Cin transformed weights by Cin×tiles transformed 4×4 input tiles, 2.25
+// times fewer multiplications, 1.3-2x faster. Natively a large product, the
+// 16 Winograd GEMMs, GroupNorm's groups, SiLU's blocks and attention's
+// (image, head) pairs are split over GOMAXPROCS goroutines; under wasm it
+// all runs on one, and the browser parallelises with workers instead.
+//
+// # SIMD
+//
+// Built with GOEXPERIMENT=simd, the GEMM micro-kernel and Exp32 (so SiLU and
+// softmax) use simd/archsimd (simd.go): 8-lane AVX vectors natively when the
+// CPU has AVX2 (simd_amd64.go), 4-lane SIMD128 under wasm (simd_wasm.go).
+// Each lane does the scalar code's float32 operations in the same order, Mul
+// then Add and never a fused multiply-add, so the bits do not change. Without
+// the experiment, or on a CPU without AVX2, the scalar kernels run
+// (scalar.go, kernel.go, exp.go); they stay compiled in every build, and
+// TestSIMDMatchesScalar compares the two bit for bit. SIMD reports which run.
 //
 // # Determinism
 //
