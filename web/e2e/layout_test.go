@@ -101,6 +101,11 @@ func TestEmbedExample(t *testing.T) {
 	tb.shot(t, "embed-example-running")
 	eval[bool](t, tb, `(`+demo+`.getElementById("run").click(), true)`)
 	waitFor[bool](t, tb, demo+`.getElementById("status").dataset.phase === "stopped"`, 10*time.Second)
+	// Stopped, with its "Step n of 25" line, the demo still fits its 480 x 600
+	// frame: a frame that scrolls by a pixel would keep the wheel from the notes.
+	if h := eval[[]int](t, tb, `(e => [e.scrollHeight, e.clientHeight])(`+demo+`.documentElement)`); h[0] > h[1] {
+		t.Errorf("the stopped demo is %d px tall in its %d px frame", h[0], h[1])
+	}
 
 	before := eval[float64](t, tb, "window.scrollY")
 	box := eval[[]float64](t, tb, `(r => [r.x + r.width / 2, r.y + 150])(document.querySelector("figure iframe").getBoundingClientRect())`)
