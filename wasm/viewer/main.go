@@ -10,6 +10,9 @@
 //	{kind:"run", runId, batch, channels, height, width, steps, timesteps, alphasCumprod}
 //	{kind:"frame", runId, step, steps, t, image, xt, x0}
 //	{kind:"done", runId}   {kind:"cancel", runId}
+//	{kind:"preview", runId, batch, channels, height, width, steps, timesteps, alphasCumprod, seed, noise}
+//
+// A preview (before any run) shows noise[i], image i's starting noise x_T.
 //
 // and hears {kind:"viewer-ready"} once the listener is installed. main only
 // wires the listener, through a channel, into a sampleview.View that the
