@@ -2,7 +2,7 @@
 
 // Command viewer is the Ebiten program of viewer.html, the display-only
 // iframe of the browser demo. It animates a sampling run: for every image of
-// the batch the current x_t beside the predicted x0, the noise schedule
+// the batch the current x_t beside the predicted x̂₀, the noise schedule
 // √ᾱ_t and √(1−ᾱ_t) with a marker at the current t, and the step counter.
 //
 // The parent page drives it with window.postMessage (see sampleview.Message):
@@ -10,6 +10,9 @@
 //	{kind:"run", runId, batch, channels, height, width, steps, timesteps, alphasCumprod}
 //	{kind:"frame", runId, step, steps, t, image, xt, x0}
 //	{kind:"done", runId}   {kind:"cancel", runId}
+//	{kind:"preview", runId, batch, channels, height, width, steps, timesteps, alphasCumprod, seed, noise}
+//
+// A preview (before any run) shows noise[i], image i's starting noise x_T.
 //
 // and hears {kind:"viewer-ready"} once the listener is installed. main only
 // wires the listener, through a channel, into a sampleview.View that the
