@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,8 +126,9 @@ func sample(ctx context.Context, a sampleArgs, e env) error {
 		bar = newProgress(e.stderr)
 	}
 	var frames []pipeline.Frame
+	keep := pipeline.GIFSteps(steps)
 	o.OnStep = func(f pipeline.Frame) {
-		if a.gif != "" {
+		if a.gif != "" && slices.Contains(keep, f.Index) {
 			f.Sample, f.PredOriginal = f.Sample.Clone(), f.PredOriginal.Clone()
 			frames = append(frames, f)
 		}

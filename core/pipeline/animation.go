@@ -15,8 +15,29 @@ const (
 	gifLastDelay = 200
 )
 
-// GIF draws a run as an animated GIF for course notes, one frame per step
-// (frames as OnStep gives them, in order): every image's sample x_t beside
+// MaxGIFFrames bounds a GIF's frames: a longer run (DDPM's 1000 steps)
+// keeps every k-th step, see GIFSteps.
+const MaxGIFFrames = 100
+
+// GIFSteps lists the steps (0-based) of an n-step run that its GIF shows:
+// every one when n ≤ MaxGIFFrames, else every ⌈n/MaxGIFFrames⌉-th, from the
+// first, and the last step always. The page and `chrysalis sample -gif`
+// keep the same frames.
+func GIFSteps(n int) []int {
+	stride := (n + MaxGIFFrames - 1) / MaxGIFFrames
+	var out []int
+	for s := 0; s < n; s += max(stride, 1) {
+		out = append(out, s)
+	}
+	if len(out) > 0 && out[len(out)-1] != n-1 {
+		out = append(out, n-1)
+	}
+	return out
+}
+
+// GIF draws a run as an animated GIF for course notes, one frame per given
+// step (frames as OnStep gives them, in order; GIFSteps says which of a
+// run's steps to keep): every image's sample x_t beside
 // its predicted x̂₀, the pairs in Grid's near-square layout, each pixel a
 // scale×scale block, under a bar that fills as the steps pass. The images
 // are converted as Images converts them, and the 256 colours are chosen

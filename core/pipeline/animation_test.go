@@ -93,6 +93,33 @@ func TestPaletteOf(t *testing.T) {
 	}
 }
 
+func TestGIFSteps(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want []int
+	}{
+		{1, []int{0}},
+		{3, []int{0, 1, 2}},
+		{100, nil}, // every step
+		{250, nil}, // every 3rd: 0, 3, …, 249
+		{1000, nil},
+	} {
+		got := GIFSteps(c.n)
+		if c.want != nil && !slices.Equal(got, c.want) {
+			t.Errorf("GIFSteps(%d) = %v, want %v", c.n, got, c.want)
+		}
+		if len(got) > MaxGIFFrames+1 || got[0] != 0 || got[len(got)-1] != c.n-1 || !slices.IsSorted(got) {
+			t.Errorf("GIFSteps(%d) = %v: want at most %d+1 ascending steps from 0 to %d", c.n, got, MaxGIFFrames, c.n-1)
+		}
+		if c.n <= MaxGIFFrames && len(got) != c.n {
+			t.Errorf("GIFSteps(%d) keeps %d steps, want all", c.n, len(got))
+		}
+	}
+	if got := GIFSteps(250); len(got) != 84 || got[1] != 3 || got[83] != 249 {
+		t.Errorf("GIFSteps(250) = %v", got)
+	}
+}
+
 func TestGIFErrors(t *testing.T) {
 	ok := Frame{Sample: tensor.New(1, 3, 2, 2), PredOriginal: tensor.New(1, 3, 2, 2)}
 	nan := Frame{Sample: tensor.New(1, 3, 2, 2), PredOriginal: tensor.New(1, 3, 2, 2)}

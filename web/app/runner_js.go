@@ -5,9 +5,13 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"image/gif"
 	"image/png"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall/js"
 	"time"
@@ -85,9 +89,11 @@ type runner struct {
 
 	// The current run: the latest frame of each image (for the viewer and,
 	// after the last step, the PNG).
-	runID  int
-	frames []js.Value
-	pngURL string
+	runID     int
+	frames    []js.Value
+	gifFrames map[int][]js.Value // the frames of the steps the GIF shows (pipeline.GIFSteps), per image
+	pngURL    string
+	gifURL    string
 
 	// What the viewer's preview of x_T shows (before the first run).
 	previewed string
@@ -146,7 +152,8 @@ func (r *runner) exec(cmd any) {
 	case MakePNG:
 		r.viewer.post(map[string]any{"kind": "done", "runId": c.RunID})
 		url, err := r.makePNG()
-		r.inbox.Post(PNGReady{RunID: c.RunID, URL: url, Name: c.Name, Err: err})
+		gif, gifErr := r.makeGIF()
+		r.inbox.Post(PNGReady{RunID: c.RunID, URL: url, Name: c.Name, GIF: gif, Err: errors.Join(err, gifErr)})
 	case CopyText:
 		go func() {
 			_, err := promise.Await(js.Global().Get("navigator").Get("clipboard").Call("writeText", c.Text))
@@ -283,11 +290,17 @@ func (r *runner) startRun(c StartRun) {
 		r.update(WorkerFailed{RunID: c.ID, Err: err.Error()})
 		return
 	}
-	if r.pngURL != "" {
-		js.Global().Get("URL").Call("revokeObjectURL", r.pngURL)
-		r.pngURL = ""
+	for _, u := range []*string{&r.pngURL, &r.gifURL} {
+		if *u != "" {
+			js.Global().Get("URL").Call("revokeObjectURL", *u)
+			*u = ""
+		}
 	}
 	r.runID, r.frames = c.ID, make([]js.Value, s.Batch)
+	r.gifFrames = map[int][]js.Value{}
+	for _, step := range pipeline.GIFSteps(s.Steps) {
+		r.gifFrames[step] = make([]js.Value, s.Batch)
+	}
 	r.viewer.start(map[string]any{
 		"kind": "run", "runId": c.ID, "batch": s.Batch,
 		"channels": r.config.OutChannels, "height": r.config.SampleSize[0], "width": r.config.SampleSize[1],
@@ -317,6 +330,9 @@ func (r *runner) workerMessage(m workerMessage) {
 			return
 		}
 		r.frames[img] = d
+		if kept, ok := r.gifFrames[d.Get("step").Int()]; ok {
+			kept[img] = d
+		}
 		r.viewer.frame(img, d)
 		r.update(Frame{RunID: id, Step: d.Get("step").Int(), Steps: d.Get("steps").Int(), Image: img})
 	case engine.KindDone:
@@ -367,6 +383,42 @@ func (r *runner) makePNG() (string, error) {
 	blob := js.Global().Get("Blob").New([]any{u8}, map[string]any{"type": "image/png"})
 	r.pngURL = js.Global().Get("URL").Call("createObjectURL", blob).String()
 	return r.pngURL, nil
+}
+
+// gifScale is the page's GIF scale, `chrysalis sample -gif -scale 2`'s.
+const gifScale = 2
+
+// makeGIF draws the kept frames of the run as pipeline.GIF does for
+// `chrysalis sample -gif`, the same bytes, as an object URL.
+func (r *runner) makeGIF() (string, error) {
+	c, h, w := r.config.OutChannels, r.config.SampleSize[0], r.config.SampleSize[1]
+	per := c * h * w
+	steps := slices.Sorted(maps.Keys(r.gifFrames))
+	frames := make([]pipeline.Frame, len(steps))
+	for k, step := range steps {
+		xt, x0 := tensor.New(len(r.frames), c, h, w), tensor.New(len(r.frames), c, h, w)
+		for i, f := range r.gifFrames[step] {
+			if !f.Truthy() || f.Get("xt").Get("length").Int() != per || f.Get("x0").Get("length").Int() != per {
+				return "", fmt.Errorf("the GIF: image %d has no frame of step %d", i, step+1)
+			}
+			copyFloat32s(xt.Data[i*per:(i+1)*per], f.Get("xt"))
+			copyFloat32s(x0.Data[i*per:(i+1)*per], f.Get("x0"))
+		}
+		frames[k] = pipeline.Frame{Index: step, Steps: len(steps), Sample: xt, PredOriginal: x0}
+	}
+	g, err := pipeline.GIF(frames, gifScale)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := gif.EncodeAll(&buf, g); err != nil {
+		return "", err
+	}
+	u8 := js.Global().Get("Uint8Array").New(buf.Len())
+	js.CopyBytesToJS(u8, buf.Bytes())
+	blob := js.Global().Get("Blob").New([]any{u8}, map[string]any{"type": "image/gif"})
+	r.gifURL = js.Global().Get("URL").Call("createObjectURL", blob).String()
+	return r.gifURL, nil
 }
 
 // fetchBytes GETs a small file.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"chrysalis/web/settings"
@@ -80,7 +81,11 @@ type Run struct {
 type Download struct {
 	RunID     int
 	URL, Name string
+	GIF       string // the animation of every step (pipeline.GIF), an object URL
 }
+
+// gifName is the animation's file name: the PNG's, ending in .gif.
+func (d Download) gifName() string { return strings.TrimSuffix(d.Name, ".png") + ".gif" }
 
 // Messages: what can happen to the state.
 type (
@@ -124,11 +129,11 @@ type (
 		RunID int
 		Err   string
 	}
-	// PNGReady carries the finished run's PNG as an object URL.
+	// PNGReady carries the finished run's PNG and GIF as object URLs.
 	PNGReady struct {
-		RunID     int
-		URL, Name string
-		Err       error
+		RunID          int
+		URL, Name, GIF string
+		Err            error
 	}
 	CopyEmbed   struct{}
 	EmbedCopied struct{ OK bool }
@@ -150,7 +155,7 @@ type (
 	}
 	// CancelRun stops a run; its late frames are ignored by ID.
 	CancelRun struct{ ID int }
-	// MakePNG makes the grid PNG of a finished run.
+	// MakePNG makes the grid PNG and the GIF of a finished run.
 	MakePNG struct {
 		RunID int
 		Name  string
@@ -281,7 +286,7 @@ func Update(s *State, msg any, now time.Time) []any {
 			s.Run.Phase, s.Run.Note = Failed, "The PNG could not be made: "+m.Err.Error()
 			return nil
 		}
-		s.Download = Download{RunID: m.RunID, URL: m.URL, Name: m.Name}
+		s.Download = Download{RunID: m.RunID, URL: m.URL, Name: m.Name, GIF: m.GIF}
 
 	case CopyEmbed:
 		s.EmbedCode = settings.EmbedCode(s.PageURL, s.Settings)

@@ -387,17 +387,23 @@ func cliSample(t testing.TB, model string, flags ...string) image.Image {
 	return img
 }
 
-// downloadPNG fetches the page's "Download PNG" link and decodes it.
-func (tb *tab) downloadPNG(t testing.TB) image.Image {
+// linkBytes fetches what the link with the given id points at.
+func (tb *tab) linkBytes(t testing.TB, id string) []byte {
 	t.Helper()
-	b64 := eval[string](t, tb, `fetch(document.getElementById("download").href)
+	b64 := eval[string](t, tb, `fetch(document.getElementById("`+id+`").href)
 		.then((r) => r.arrayBuffer())
 		.then((b) => { let s = ""; for (const c of new Uint8Array(b)) s += String.fromCharCode(c); return btoa(s); })`)
 	data, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := png.Decode(strings.NewReader(string(data)))
+	return data
+}
+
+// downloadPNG fetches the page's "Download PNG" link and decodes it.
+func (tb *tab) downloadPNG(t testing.TB) image.Image {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(tb.linkBytes(t, "download")))
 	if err != nil {
 		t.Fatalf("the downloaded PNG: %v", err)
 	}
