@@ -57,13 +57,36 @@ func Main() {
 	r.pool = newPool(r.inbox)
 	r.viewer.listen(r.inbox)
 	go r.start()
+	var drawn time.Time // the last render
+	waiting := false    // a renderTick is on its way
 	for range r.inbox.Ready() {
 		for _, m := range r.inbox.Take() {
+			if _, ok := m.(renderTick); ok {
+				waiting = false
+				continue
+			}
 			r.handle(m)
 		}
+		// During a run, frames arrive many times a second and change only
+		// the progress: the page is drawn at most every renderGap, so that
+		// the main thread leaves the cores to the workers.
+		if since := time.Since(drawn); r.state.Run.Phase == Running && since < renderGap {
+			if !waiting {
+				waiting = true
+				time.AfterFunc(renderGap-since, func() { r.inbox.Post(renderTick{}) })
+			}
+			continue
+		}
+		drawn = time.Now()
 		r.render()
 	}
 }
+
+// renderGap is the least time between two renders of the page during a run.
+const renderGap = 100 * time.Millisecond
+
+// renderTick asks for the render that renderGap held back.
+type renderTick struct{}
 
 type runner struct {
 	inbox  *inbox.Inbox
