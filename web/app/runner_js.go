@@ -401,11 +401,17 @@ func (r *runner) makePNG() (string, error) {
 	if err := png.Encode(&buf, grid); err != nil {
 		return "", err
 	}
-	u8 := js.Global().Get("Uint8Array").New(buf.Len())
-	js.CopyBytesToJS(u8, buf.Bytes())
-	blob := js.Global().Get("Blob").New([]any{u8}, map[string]any{"type": "image/png"})
-	r.pngURL = js.Global().Get("URL").Call("createObjectURL", blob).String()
+	r.pngURL = objectURL(buf.Bytes(), "image/png")
 	return r.pngURL, nil
+}
+
+// objectURL makes a Blob of data and returns its object URL, for a
+// download link; the caller revokes it.
+func objectURL(data []byte, mime string) string {
+	u8 := js.Global().Get("Uint8Array").New(len(data))
+	js.CopyBytesToJS(u8, data)
+	blob := js.Global().Get("Blob").New([]any{u8}, map[string]any{"type": mime})
+	return js.Global().Get("URL").Call("createObjectURL", blob).String()
 }
 
 // gifScale is the page's GIF scale, `chrysalis sample -gif -scale 2`'s.
@@ -427,7 +433,7 @@ func (r *runner) makeGIF() (string, error) {
 			copyFloat32s(xt.Data[i*per:(i+1)*per], f.Get("xt"))
 			copyFloat32s(x0.Data[i*per:(i+1)*per], f.Get("x0"))
 		}
-		frames[k] = pipeline.Frame{Index: step, Steps: len(steps), Sample: xt, PredOriginal: x0}
+		frames[k] = pipeline.Frame{Index: step, Sample: xt, PredOriginal: x0}
 	}
 	g, err := pipeline.GIF(frames, gifScale)
 	if err != nil {
@@ -437,10 +443,7 @@ func (r *runner) makeGIF() (string, error) {
 	if err := gif.EncodeAll(&buf, g); err != nil {
 		return "", err
 	}
-	u8 := js.Global().Get("Uint8Array").New(buf.Len())
-	js.CopyBytesToJS(u8, buf.Bytes())
-	blob := js.Global().Get("Blob").New([]any{u8}, map[string]any{"type": "image/gif"})
-	r.gifURL = js.Global().Get("URL").Call("createObjectURL", blob).String()
+	r.gifURL = objectURL(buf.Bytes(), "image/gif")
 	return r.gifURL, nil
 }
 

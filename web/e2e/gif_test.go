@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -30,11 +29,8 @@ func TestDownloadGIF(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "run.gif")
-	args := []string{"sample", "-model", filepath.Join(root, modelDir), "-variant", "fp16", "-scheduler", "dpm++2m", "-steps", "6",
-		"-batch", "3", "-seed", "21", "-scale", "2", "-out", "", "-gif", path}
-	if msg, err := exec.Command(filepath.Join(built, "chrysalis"), args...).CombinedOutput(); err != nil {
-		t.Fatalf("chrysalis sample: %v\n%s", err, msg)
-	}
+	chrysalis(t, "sample", "-model", filepath.Join(root, modelDir), "-variant", "fp16", "-scheduler", "dpm++2m", "-steps", "6",
+		"-batch", "3", "-seed", "21", "-scale", "2", "-out", "", "-gif", path)
 	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

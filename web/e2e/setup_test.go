@@ -367,15 +367,20 @@ func save(t testing.TB, name string, buf []byte) {
 	}
 }
 
+// chrysalis runs the CLI built for the tests, failing with its output.
+func chrysalis(t testing.TB, args ...string) {
+	t.Helper()
+	if msg, err := exec.Command(filepath.Join(built, "chrysalis"), args...).CombinedOutput(); err != nil {
+		t.Fatalf("chrysalis %s: %v\n%s", strings.Join(args, " "), err, msg)
+	}
+}
+
 // cliSample runs chrysalis sample on the model folder (relative to the
 // repository root) with the given flags and decodes its PNG.
 func cliSample(t testing.TB, model string, flags ...string) image.Image {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "cli.png")
-	args := append([]string{"sample", "-model", filepath.Join(root, model), "-out", out, "-scale", "1"}, flags...)
-	if msg, err := exec.Command(filepath.Join(built, "chrysalis"), args...).CombinedOutput(); err != nil {
-		t.Fatalf("chrysalis %s: %v\n%s", strings.Join(args, " "), err, msg)
-	}
+	chrysalis(t, append([]string{"sample", "-model", filepath.Join(root, model), "-out", out, "-scale", "1"}, flags...)...)
 	data, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
