@@ -39,8 +39,9 @@ the same whatever the batch size.
 4x4 for 16) for a batch, each pixel shown as a -scale x -scale block (-scale 1
 keeps the model's resolution). It prints what it wrote and with which settings.
 A folder that holds only a weight variant (diffusion_pytorch_model.fp16.*)
-needs -variant. -gif writes the run as an animated GIF, every step's x_t
-beside its predicted x̂₀ (the page's "Download GIF" gives the same bytes).
+needs -variant. -gif writes the run as an animated GIF, each step's x_t
+beside its predicted x̂₀ (every k-th step past 100); with -scale 2 it is the
+page's "Download GIF", byte for byte.
 -save-raw writes the final samples as safetensors,
 tensor "sample" [B,C,H,W] F32 (before the conversion to 8 bits).
 -init-noise reads safetensors with tensor "noise" [B,C,H,W] F32 that replaces
@@ -74,7 +75,7 @@ func runSample(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&a.out, "out", "sample.png", "PNG to write")
 	fs.IntVar(&a.scale, "scale", 4, fmt.Sprintf("PNG pixels per model pixel, 1 .. %d", maxScale))
 	fs.StringVar(&a.saveRaw, "save-raw", "", "safetensors file to write the final float samples to")
-	fs.StringVar(&a.gif, "gif", "", "animated GIF of every step to write")
+	fs.StringVar(&a.gif, "gif", "", "animated GIF of the steps to write")
 	if err := parseFlags(fs, args, sampleHelp, e); err != nil {
 		return err
 	}
