@@ -149,11 +149,23 @@ func (r *runner) handle(m any) {
 		r.started = true
 		r.update(m)
 		r.body.Get("classList").Call("toggle", "embed", r.state.Settings.Embed)
+		r.showView()
+	case SetView:
+		r.update(m)
+		r.showView()
 	default:
 		if id := CommittedControl(m); id != "" {
 			r.page.Inputs.Committed = id
 		}
 		r.update(m)
+	}
+}
+
+// showView marks <body> with the view (style.css hides the sampling
+// viewer outside the sample view).
+func (r *runner) showView() {
+	for _, v := range settings.Views {
+		r.body.Get("classList").Call("toggle", "view-"+v.Name, v.Name == r.state.Settings.View)
 	}
 }
 
@@ -172,9 +184,15 @@ func (r *runner) exec(cmd any) {
 	case CancelRun:
 		r.pool.cancel(c.ID)
 		r.viewer.post(map[string]any{"kind": "cancel", "runId": c.ID})
+	case CollectRun:
+		r.viewer.post(map[string]any{"kind": "done", "runId": c.RunID})
+		x, err := r.finalSamples()
+		r.inbox.Post(RunImages{RunID: c.RunID, X: x, Err: err})
 	case MakePNG:
 		r.viewer.post(map[string]any{"kind": "done", "runId": c.RunID})
-		url, err := r.makePNG()
+		x, err := r.finalSamples()
+		r.inbox.Post(RunImages{RunID: c.RunID, X: x, Err: err})
+		url, err := r.makePNG(x, err)
 		gif, gifErr := r.makeGIF()
 		r.inbox.Post(PNGReady{RunID: c.RunID, URL: url, Name: c.Name, GIF: gif, Err: errors.Join(err, gifErr)})
 	case CopyText:
@@ -301,6 +319,7 @@ func (r *runner) fetched(f modelFetched) {
 		return
 	}
 	r.model, r.config, r.schedulerConfig = f.model, cfg, schedCfg
+	r.state.SchedulerConfig = schedCfg
 	r.pool.load(f.model, f.files, f.workers)
 }
 
@@ -373,21 +392,30 @@ func (r *runner) workerMessage(m workerMessage) {
 	}
 }
 
-// makePNG turns the last frame of every image (its final sample) into the
-// grid PNG, the same pixels as `chrysalis sample -out`, as an object URL.
-func (r *runner) makePNG() (string, error) {
+// finalSamples gathers the last frame of every image (its final sample)
+// into [B,C,H,W].
+func (r *runner) finalSamples() (*tensor.Tensor, error) {
 	c, h, w := r.config.OutChannels, r.config.SampleSize[0], r.config.SampleSize[1]
 	x := tensor.New(len(r.frames), c, h, w)
 	per := c * h * w
 	for i, f := range r.frames {
 		if !f.Truthy() {
-			return "", fmt.Errorf("image %d has no final sample", i)
+			return nil, fmt.Errorf("image %d has no final sample", i)
 		}
 		xt := f.Get("xt")
 		if xt.Get("length").Int() != per {
-			return "", fmt.Errorf("image %d: %d values, want %d", i, xt.Get("length").Int(), per)
+			return nil, fmt.Errorf("image %d: %d values, want %d", i, xt.Get("length").Int(), per)
 		}
 		copyFloat32s(x.Data[i*per:(i+1)*per], xt)
+	}
+	return x, nil
+}
+
+// makePNG turns the final samples x (or the error gathering them) into the
+// grid PNG, the same pixels as `chrysalis sample -out`, as an object URL.
+func (r *runner) makePNG(x *tensor.Tensor, err error) (string, error) {
+	if err != nil {
+		return "", err
 	}
 	imgs, err := pipeline.Images(x)
 	if err != nil {

@@ -3,10 +3,12 @@ package app
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"chrysalis/core/tensor"
 	"chrysalis/web/settings"
 	"chrysalis/web/weights"
 )
@@ -26,6 +28,16 @@ type State struct {
 	Download     Download
 	EmbedCode    string // shown once "Copy embed code" was pressed
 	EmbedStatus  string
+
+	// SchedulerConfig is the loaded model's scheduler_config.json.
+	SchedulerConfig []byte
+	// Final is the final samples ([B,C,H,W], model space) of the latest
+	// finished run of the sample view: the forward view's x₀.
+	Final     *tensor.Tensor
+	FinalSeed uint64 // the seed of the run that made Final
+	// Beta is the forward view's beta schedule, "" for the model's own.
+	Beta    string
+	Compare CompareRun
 }
 
 // LoadPhase is where a model's files are.
@@ -75,6 +87,7 @@ type Run struct {
 	WorkersDone int
 	Memory      []int64 // each worker's wasm memory after the run, in bytes
 	Note        string  // why it stopped or failed
+	Entry       int     // 1 + the compare view's sampler this run is; 0 for a run of the sample view
 }
 
 // Download is the PNG of a finished run.
@@ -137,6 +150,17 @@ type (
 	}
 	CopyEmbed   struct{}
 	EmbedCopied struct{ OK bool }
+	SetView     string
+	SetT        string // the forward view's timestep
+	SetBeta     string // the forward view's beta schedule ("" the model's)
+	// ToggleCompare is the compare view's Run/Stop button.
+	ToggleCompare struct{}
+	// RunImages carries the final samples of a finished run ([B,C,H,W]).
+	RunImages struct {
+		RunID int
+		X     *tensor.Tensor
+		Err   error
+	}
 )
 
 // Commands: what the runner must do.
@@ -162,6 +186,9 @@ type (
 	}
 	// CopyText puts text on the clipboard.
 	CopyText struct{ Text string }
+	// CollectRun gathers a finished run's final samples into RunImages
+	// (MakePNG does too).
+	CollectRun struct{ RunID int }
 )
 
 // Update applies msg to s and returns the commands it calls for.
@@ -180,7 +207,7 @@ func Update(s *State, msg any, now time.Time) []any {
 		for _, n := range notices {
 			s.Notices = append(s.Notices, n.String())
 		}
-		s.RunWhenReady = s.Settings.Autorun
+		s.RunWhenReady = s.Settings.Autorun || s.needsImages()
 		return s.load()
 
 	case LoadProgress:
@@ -198,7 +225,7 @@ func Update(s *State, msg any, now time.Time) []any {
 			return nil
 		}
 		s.Load.Phase = Ready
-		if s.RunWhenReady {
+		if s.RunWhenReady || s.needsImages() {
 			s.RunWhenReady = false
 			return s.start(now)
 		}
@@ -238,6 +265,56 @@ func Update(s *State, msg any, now time.Time) []any {
 		s.Settings.Eta = settings.ClampEta(e)
 		return s.settingsChanged()
 
+	case SetView:
+		if !knownView(string(m)) || string(m) == s.Settings.View {
+			return nil
+		}
+		s.Settings.View = string(m)
+		s.EmbedCode, s.EmbedStatus = "", ""
+		return s.sampleForForward(now)
+	case SetT:
+		if n, err := strconv.Atoi(string(m)); err == nil {
+			s.Settings.T = min(max(n, 0), settings.MaxT)
+			s.EmbedCode, s.EmbedStatus = "", ""
+		}
+	case SetBeta:
+		if string(m) == "" || slices.Contains(BetaSchedules, string(m)) {
+			s.Beta = string(m)
+		}
+	case ToggleCompare:
+		switch {
+		case s.Compare.Phase == Running:
+			return s.stop("Stopped.")
+		case s.Load.Phase != Ready:
+			return nil
+		}
+		samplers, err := settings.ParseCompare(s.Settings.Compare)
+		if err != nil { // Parse keeps only valid lists
+			return nil
+		}
+		s.Compare = CompareRun{Phase: Running, Settings: s.Settings, Samplers: samplers, Results: make([]CompareResult, len(samplers))}
+		return s.startCompare(0, now)
+	case RunImages:
+		if m.RunID != s.Run.ID {
+			return nil
+		}
+		if m.Err != nil {
+			s.Run.Phase, s.Run.Note = Failed, m.Err.Error()
+			if s.Run.Entry > 0 {
+				s.Compare.Phase, s.Compare.Note = Failed, m.Err.Error()
+			}
+			return nil
+		}
+		if k := s.Run.Entry - 1; k >= 0 {
+			s.Compare.Results[k] = CompareResult{Phase: Done, Elapsed: s.Run.Elapsed, X: m.X}
+			if k+1 < len(s.Compare.Samplers) {
+				return s.startCompare(k+1, now)
+			}
+			s.Compare.Phase = Done
+			return nil
+		}
+		s.Final, s.FinalSeed = m.X, s.Run.Settings.Seed
+
 	case ToggleRun:
 		switch {
 		case s.Run.Phase == Running:
@@ -270,6 +347,9 @@ func Update(s *State, msg any, now time.Time) []any {
 			return nil
 		}
 		s.Run.Phase, s.Run.Elapsed = Done, now.Sub(s.Run.Started)
+		if s.Run.Entry > 0 {
+			return []any{CollectRun{RunID: s.Run.ID}}
+		}
 		r := s.Run.Settings
 		return []any{MakePNG{RunID: s.Run.ID, Name: fmt.Sprintf("chrysalis-%s-%s-%dsteps-seed%d.png", r.Model, r.Scheduler, r.Steps, r.Seed)}}
 	case WorkerFailed:
@@ -277,6 +357,9 @@ func Update(s *State, msg any, now time.Time) []any {
 			return nil
 		}
 		s.Run.Phase, s.Run.Note = Failed, m.Err
+		if s.Run.Entry > 0 {
+			s.Compare.Phase, s.Compare.Note = Failed, m.Err
+		}
 		return []any{CancelRun{ID: s.Run.ID}}
 	case PNGReady:
 		if m.RunID != s.Run.ID {
@@ -321,26 +404,71 @@ func (s *State) load() []any {
 
 // start begins a run with the current settings.
 func (s *State) start(now time.Time) []any {
-	workers := s.workers()
+	s.Download = Download{}
+	return s.startWith(s.Settings, 0, now)
+}
+
+// startWith begins a run with settings rs, for compare entry entry (1-based;
+// 0 for the sample view).
+func (s *State) startWith(rs settings.Settings, entry int, now time.Time) []any {
+	workers := min(max(s.Cores, 1), rs.Batch)
 	s.Run = Run{
 		ID:       s.Run.ID + 1,
 		Phase:    Running,
-		Settings: s.Settings,
+		Settings: rs,
 		Workers:  workers,
-		Total:    s.Settings.Steps * s.Settings.Batch,
+		Total:    rs.Steps * rs.Batch,
 		Started:  now,
 		Memory:   make([]int64, workers),
+		Entry:    entry,
 	}
-	s.Download = Download{}
-	return []any{StartRun{ID: s.Run.ID, Settings: s.Settings, Workers: workers}}
+	return []any{StartRun{ID: s.Run.ID, Settings: rs, Workers: workers}}
 }
 
-// workers is the number of workers a run uses: min(cores, batch).
+// startCompare runs the comparison's sampler k.
+func (s *State) startCompare(k int, now time.Time) []any {
+	s.Compare.Results[k].Phase = Running
+	return s.startWith(s.Compare.runsFor(k), k+1, now)
+}
+
+// needsImages says whether the forward view waits for images to add noise
+// to: the final samples of a run of the current settings.
+func (s *State) needsImages() bool {
+	return s.Settings.View == "forward" && s.Final == nil && s.Run.Phase != Running
+}
+
+// sampleForForward starts the run whose images the forward view needs, now
+// or once the model is ready.
+func (s *State) sampleForForward(now time.Time) []any {
+	if !s.needsImages() {
+		return nil
+	}
+	if s.Load.Phase == Ready {
+		return s.start(now)
+	}
+	s.RunWhenReady = true
+	return nil
+}
+
+// workers is the number of workers a run of the settings uses: min(cores, batch).
 func (s *State) workers() int { return min(max(s.Cores, 1), s.Settings.Batch) }
 
-// stop cancels the running run.
+func knownView(name string) bool {
+	for _, v := range settings.Views {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// stop cancels the running run (and so the comparison it belongs to).
 func (s *State) stop(note string) []any {
 	s.Run.Phase, s.Run.Note = Stopped, note
+	if s.Run.Entry > 0 {
+		s.Compare.Phase, s.Compare.Note = Stopped, note
+		s.Compare.Results[s.Run.Entry-1].Phase = Stopped
+	}
 	return []any{CancelRun{ID: s.Run.ID}}
 }
 

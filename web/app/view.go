@@ -50,8 +50,13 @@ type Controls struct {
 	Inputs *Inputs
 }
 
-// Status shows the latest run (progress, phase, speed) and the model's loading.
+// Status shows the latest run (progress, phase, speed).
 type Status struct {
+	State *State
+}
+
+// LoadStatus shows the model's loading, under every view.
+type LoadStatus struct {
 	State *State
 }
 

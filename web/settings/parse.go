@@ -10,7 +10,7 @@ import (
 )
 
 // params are the URL parameters of the embed API, in the order they are read.
-var params = []string{"model", "scheduler", "steps", "seed", "batch", "eta", "autorun", "embed"}
+var params = []string{"model", "scheduler", "steps", "seed", "batch", "eta", "autorun", "embed", "view", "t", "compare"}
 
 // Parse reads settings from URL parameters. models are the known model names;
 // the first is the default. Each parameter is validated and clamped to its
@@ -128,6 +128,35 @@ func Parse(q url.Values, models []string) (Settings, []Notice) {
 		}
 	}
 
+	if v, ok := get("view"); ok {
+		if name := strings.ToLower(v); knownView(name) {
+			s.View = name
+		} else {
+			note("view", v, "is not one of %s; using %s", viewNames(), s.View)
+		}
+	}
+
+	if v, ok := get("t"); ok {
+		if n, msg := parseInt(v, 0, MaxT); msg != "" {
+			if msg == notANumber {
+				note("t", v, "%s; using %d", msg, s.T)
+			} else {
+				s.T = n
+				note("t", v, "%s; using %d", msg, n)
+			}
+		} else {
+			s.T = n
+		}
+	}
+
+	if v, ok := get("compare"); ok {
+		if runs, err := ParseCompare(v); err != nil {
+			note("compare", v, "%s; using %s", err, s.Compare)
+		} else {
+			s.Compare = FormatCompare(runs)
+		}
+	}
+
 	var unknown []string
 	for p := range q {
 		if !slices.Contains(params, p) {
@@ -147,6 +176,57 @@ func schedulerNames() string {
 		names[i] = s.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+func viewNames() string {
+	names := make([]string, len(Views))
+	for i, v := range Views {
+		names[i] = v.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Sampler is one entry of the compare view: a scheduler and its step count.
+type Sampler struct {
+	Scheduler string
+	Steps     int
+}
+
+// ParseCompare reads the compare view's list, "scheduler:steps" entries
+// separated by commas ("ddpm:1000,ddim:25"), 1 to MaxCompare of them, each
+// scheduler a Schedulers name and each step count in [MinSteps, MaxSteps].
+// The error names the entry at fault.
+func ParseCompare(v string) ([]Sampler, error) {
+	var out []Sampler
+	for entry := range strings.SplitSeq(v, ",") {
+		entry = strings.TrimSpace(entry)
+		name, steps, found := strings.Cut(entry, ":")
+		sch, known := SchedulerByName(strings.ToLower(strings.TrimSpace(name)))
+		if !known {
+			return nil, fmt.Errorf("has %q, which is not one of %s", shorten(entry, 24), schedulerNames())
+		}
+		n := sch.DefaultSteps
+		if found {
+			var msg string
+			if n, msg = parseInt(strings.TrimSpace(steps), MinSteps, MaxSteps); msg != "" {
+				return nil, fmt.Errorf("has %q, whose step count %s (%d to %d)", shorten(entry, 24), msg, MinSteps, MaxSteps)
+			}
+		}
+		out = append(out, Sampler{Scheduler: sch.Name, Steps: n})
+	}
+	if len(out) > MaxCompare {
+		return nil, fmt.Errorf("has %d samplers, more than %d", len(out), MaxCompare)
+	}
+	return out, nil
+}
+
+// FormatCompare writes a compare list as ParseCompare reads it.
+func FormatCompare(runs []Sampler) string {
+	parts := make([]string, len(runs))
+	for i, r := range runs {
+		parts[i] = r.Scheduler + ":" + strconv.Itoa(r.Steps)
+	}
+	return strings.Join(parts, ",")
 }
 
 const notANumber = "is not a whole number"

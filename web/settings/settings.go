@@ -35,6 +35,9 @@ const (
 	MaxSeed  = 1<<53 - 1
 	MinEta   = 0.0
 	MaxEta   = 1.0
+	MaxT     = 999 // the last timestep of a 1000-step training schedule
+	// MaxCompare is the most samplers the compare view runs.
+	MaxCompare = 6
 )
 
 // Defaults of the settings that have one (the model's default is the first
@@ -44,6 +47,11 @@ const (
 	DefaultSeed      = 42
 	DefaultBatch     = 4
 	DefaultEta       = 0.0
+	DefaultView      = "sample"
+	DefaultT         = 500
+	// DefaultCompare is the course's point in one grid: DDPM's 1000 small
+	// steps against three samplers that need a few dozen or fewer.
+	DefaultCompare = "ddpm:1000,ddim:25,dpm++2m:10,euler:10"
 )
 
 // Settings is one complete choice of what to sample and how to show it.
@@ -56,12 +64,40 @@ type Settings struct {
 	Eta       float64 // DDIM only; 0 is deterministic DDIM
 	Autorun   bool    // start sampling as soon as the model is loaded
 	Embed     bool    // compact layout for an iframe
+	View      string  // a Views name: the part of the lesson the page shows
+	T         int     // the forward view's timestep t
+	Compare   string  // the compare view's samplers, "name:steps,…" (see ParseCompare)
+}
+
+// View is one part of the lesson the page shows (URL parameter view).
+type View struct {
+	Name, Label string
+}
+
+// Views lists the page's views in the order of its tabs: sampling (the
+// default), the forward process x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε, samplers side by
+// side, and the training step.
+var Views = []View{
+	{Name: "sample", Label: "Sample"},
+	{Name: "forward", Label: "Add noise"},
+	{Name: "compare", Label: "Compare samplers"},
+	{Name: "train", Label: "Train"},
+}
+
+func knownView(name string) bool {
+	for _, v := range Views {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Default returns the settings of a page opened without parameters.
 func Default(model string) Settings {
 	s, _ := SchedulerByName(DefaultScheduler)
-	return Settings{Model: model, Scheduler: s.Name, Steps: s.DefaultSteps, Seed: DefaultSeed, Batch: DefaultBatch, Eta: DefaultEta}
+	return Settings{Model: model, Scheduler: s.Name, Steps: s.DefaultSteps, Seed: DefaultSeed, Batch: DefaultBatch, Eta: DefaultEta,
+		View: DefaultView, T: DefaultT, Compare: DefaultCompare}
 }
 
 // SchedulerByName finds a scheduler of Schedulers by its Name.
@@ -104,7 +140,9 @@ func ClampEta(e float64) float64 {
 }
 
 // Encode writes the settings as a URL query, parameters in a fixed order.
-// eta appears only for DDIM, autorun and embed only when set.
+// eta appears only for DDIM, autorun and embed only when set, view only when
+// it is not the sampling view, t only in the forward view and compare only in
+// the compare view when it is not the default.
 func (s Settings) Encode() string {
 	q := []string{
 		"model=" + url.QueryEscape(s.Model),
@@ -121,6 +159,15 @@ func (s Settings) Encode() string {
 	}
 	if s.Embed {
 		q = append(q, "embed=1")
+	}
+	if s.View != DefaultView && s.View != "" {
+		q = append(q, "view="+s.View)
+	}
+	if s.View == "forward" {
+		q = append(q, "t="+strconv.Itoa(s.T))
+	}
+	if s.View == "compare" && s.Compare != DefaultCompare {
+		q = append(q, "compare="+url.QueryEscape(s.Compare))
 	}
 	return strings.Join(q, "&")
 }

@@ -54,6 +54,21 @@ func TestParse(t *testing.T) {
 			`aaa: "2" is not a parameter of this page; ignored`,
 			`zzz: "1" is not a parameter of this page; ignored`,
 		}},
+		{"view=Forward&t=999", with(func(s *Settings) { s.View, s.T = "forward", 999 }), nil},
+		{"view=lesson&t=1000&compare=ddim:5,euler", with(func(s *Settings) { s.T, s.Compare = 999, "ddim:5,euler:30" }), []string{
+			`view: "lesson" is not one of sample, forward, compare, train; using sample`,
+			`t: "1000" is above the maximum 999; using 999`,
+		}},
+		{"t=x&compare=ddim:0", def, []string{
+			`t: "x" is not a whole number; using 500`,
+			`compare: "ddim:0" has "ddim:0", whose step count is below the minimum 1 (1 to 1000); using ` + DefaultCompare,
+		}},
+		{"compare=ddim:5,heun:10", def, []string{
+			`compare: "ddim:5,heun:10" has "heun:10", which is not one of ddpm, ddim, dpm++2m, euler; using ` + DefaultCompare,
+		}},
+		{"compare=ddim,ddim,ddim,ddim,ddim,ddim,ddim", def, []string{
+			`compare: "ddim,ddim,ddim,ddim,ddim,ddim,ddim" has 7 samplers, more than 6; using ` + DefaultCompare,
+		}},
 	}
 	for _, tc := range tests {
 		q, err := url.ParseQuery(tc.query)
@@ -87,8 +102,10 @@ func TestNoticeShortensLongValues(t *testing.T) {
 func TestEncodeRoundTrip(t *testing.T) {
 	for _, s := range []Settings{
 		Default("butterflies-32"),
-		{Model: "cifar10-32", Scheduler: "dpm++2m", Steps: 1000, Seed: MaxSeed, Batch: 16, Embed: true, Autorun: true},
-		{Model: "butterflies-32", Scheduler: "ddim", Steps: 1, Seed: 0, Batch: 1, Eta: 0.3},
+		{Model: "cifar10-32", Scheduler: "dpm++2m", Steps: 1000, Seed: MaxSeed, Batch: 16, Embed: true, Autorun: true,
+			View: "forward", T: 0, Compare: DefaultCompare},
+		{Model: "butterflies-32", Scheduler: "ddim", Steps: 1, Seed: 0, Batch: 1, Eta: 0.3, View: "compare", T: DefaultT, Compare: "euler:3,ddpm:1000"},
+		{Model: "butterflies-32", Scheduler: "ddim", Steps: 1, Seed: 0, Batch: 1, View: "train", T: DefaultT, Compare: DefaultCompare},
 	} {
 		enc := s.Encode()
 		q, err := url.ParseQuery(enc)
@@ -100,7 +117,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 			t.Errorf("%q parsed to %+v %v, want %+v", enc, got, notices, s)
 		}
 	}
-	if got, want := (Settings{Model: "m", Scheduler: "dpm++2m", Steps: 20, Seed: 1, Batch: 2}).Encode(), "model=m&scheduler=dpm%2B%2B2m&steps=20&seed=1&batch=2"; got != want {
+	if got, want := (Settings{Model: "m", Scheduler: "dpm++2m", Steps: 20, Seed: 1, Batch: 2, View: "sample", T: 7}).Encode(), "model=m&scheduler=dpm%2B%2B2m&steps=20&seed=1&batch=2"; got != want {
 		t.Errorf("Encode = %s, want %s", got, want)
 	}
 }

@@ -1,0 +1,189 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"chrysalis/core/checkpoint"
+	"chrysalis/core/pipeline"
+	"chrysalis/core/scheduler"
+	"chrysalis/core/tensor"
+)
+
+// view=forward samples the images it adds noise to (the run of the URL's
+// settings), then shows x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε for the slider's t:
+// exactly DDPMScheduler.AddNoise of the core on the same x₀ and the seed's ε,
+// under the model's beta schedule and under another one picked in the menu.
+func TestForwardView(t *testing.T) {
+	s := serve(t, nil)
+	tb := newTab(t, 1280, 900)
+	tb.open(t, s.URL+"/index.html?view=forward&t=300&scheduler=ddim&steps=5&batch=2&seed=11")
+	waitFor[bool](t, tb, `document.getElementById("forward-numbers")?.dataset.t === "300"`, 2*time.Minute)
+	if hidden := eval[bool](t, tb, `getComputedStyle(document.querySelector(".stage")).display === "none"`); !hidden {
+		t.Error("the sampling viewer shows in the forward view")
+	}
+	x0 := nativeSample(t, "ddim", 5, 11, 2)
+	cfg, err := os.ReadFile(filepath.Join(root, modelDir, "scheduler_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(tt int, beta string, configBeta string) {
+		t.Helper()
+		data := cfg
+		if configBeta != "" {
+			data = []byte(strings.Replace(string(cfg), `"squaredcos_cap_v2"`, strconv.Quote(configBeta), 1))
+		}
+		sched, err := scheduler.FromConfig(data, scheduler.DDPM, scheduler.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps := tensor.New(x0.Shape...)
+		pipeline.NewSeeded(11, 0, 2).Fill(eps)
+		xt, err := sched.AddNoise(x0, eps, []float32{float32(tt)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := pixelDiff(tb.canvas(t, "forward-xt"), grid(t, xt)); diff != "" {
+			t.Errorf("t=%d %s: the page's x_t differs from AddNoise: %s", tt, beta, diff)
+		}
+		if diff := pixelDiff(tb.canvas(t, "forward-x0"), grid(t, x0)); diff != "" {
+			t.Errorf("the page's x₀ differs from the sampled images: %s", diff)
+		}
+		ab := sched.AlphasCumprod()[tt]
+		text := eval[string](t, tb, `document.getElementById("forward-numbers").textContent`)
+		if want := fmt.Sprintf("√ᾱ_t = %.4f, √(1−ᾱ_t) = %.4f", math.Sqrt(float64(ab)), math.Sqrt(float64(1-ab))); !strings.Contains(text, want) {
+			t.Errorf("t=%d %s: the numbers read %q, want %q", tt, beta, text, want)
+		}
+	}
+	check(300, "the model's schedule", "")
+	tb.shot(t, "forward")
+
+	// The slider, as a person drags it, and the URL follows.
+	tb.setValue(t, "forward-t", "900", "input")
+	waitFor[bool](t, tb, `document.getElementById("forward-numbers").dataset.t === "900"`, 10*time.Second)
+	check(900, "the model's schedule", "")
+	if q := eval[string](t, tb, "location.search"); !strings.Contains(q, "view=forward&t=900") {
+		t.Errorf("the URL is %s after moving the slider", q)
+	}
+	tb.setValue(t, "beta", "linear", "change")
+	waitFor[bool](t, tb, `document.getElementById("forward-numbers").dataset.alphaBar !== undefined && document.getElementById("forward-numbers").textContent.includes("0.0")`, 10*time.Second)
+	check(900, "linear", "linear")
+	tb.checkLog(t)
+}
+
+// view=compare runs each sampler of the URL's list on the same seed, one
+// after another: each row is the pixels of `chrysalis sample` with that
+// scheduler and step count, with its step count and time.
+func TestCompareView(t *testing.T) {
+	s := serve(t, nil)
+	tb := newTab(t, 1280, 900)
+	tb.open(t, s.URL+"/index.html?view=compare&compare=ddpm:12,ddim:4,euler:3&batch=2&seed=5")
+	tb.waitModel(t)
+	tb.do(t, chromedp.Click(chromedp.ID("compare-run")))
+	waitFor[bool](t, tb, `document.getElementById("compare-status").dataset.phase === "done"`, 3*time.Minute)
+	for k, c := range []struct {
+		scheduler string
+		steps     int
+	}{{"ddpm", 12}, {"ddim", 4}, {"euler", 3}} {
+		want := strip(t, nativeSample(t, c.scheduler, c.steps, 5, 2))
+		if diff := pixelDiff(tb.canvas(t, fmt.Sprintf("compare-%d", k)), want); diff != "" {
+			t.Errorf("row %d (%s %d): differs from the core's samples: %s", k, c.scheduler, c.steps, diff)
+		}
+		caption := eval[string](t, tb, fmt.Sprintf(`document.getElementById("compare-%d").parentElement.querySelector("figcaption").textContent`, k))
+		if want := fmt.Sprintf("%d steps · %d UNet calls per image · ", c.steps, c.steps); !strings.Contains(caption, want) || !strings.HasSuffix(caption, " s") {
+			t.Errorf("row %d reads %q, want it to give %q and the seconds", k, caption, want)
+		}
+	}
+	tb.shot(t, "compare")
+	tb.checkLog(t)
+}
+
+// nativeSample is the core's sampling of the shipped default model (the
+// page's fp16 weights), images 0..batch-1 of seed.
+func nativeSample(t testing.TB, sched string, steps int, seed uint64, batch int) *tensor.Tensor {
+	t.Helper()
+	ck, err := checkpoint.LoadDir(filepath.Join(root, modelDir), checkpoint.Variant("fp16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	class, err := scheduler.ClassFor(sched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scheduler.FromConfig(ck.SchedulerConfig, class, scheduler.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := (&pipeline.Pipeline{UNet: ck.UNet, Scheduler: sc}).Sample(t.Context(), pipeline.Options{Steps: steps, Seed: seed, Batch: batch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func grid(t testing.TB, x *tensor.Tensor) image.Image {
+	t.Helper()
+	imgs, err := pipeline.Images(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := pipeline.Grid(imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// strip lays images x out in one row.
+func strip(t testing.TB, x *tensor.Tensor) image.Image {
+	t.Helper()
+	imgs, err := pipeline.Images(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, h := imgs[0].Rect.Dx(), imgs[0].Rect.Dy()
+	out := image.NewNRGBA(image.Rect(0, 0, w*len(imgs), h))
+	for i, img := range imgs {
+		for y := range h {
+			copy(out.Pix[y*out.Stride+4*w*i:], img.Pix[y*img.Stride:y*img.Stride+4*w])
+		}
+	}
+	return out
+}
+
+// setValue sets the value of the control with id and fires event on it, as
+// a person's input does.
+func (tb *tab) setValue(t testing.TB, id, value, event string) {
+	t.Helper()
+	eval[bool](t, tb, fmt.Sprintf(`(() => { const el = document.getElementById(%q); el.value = %q;
+		el.dispatchEvent(new Event(%q, {bubbles: true})); return true; })()`, id, value, event))
+}
+
+// canvas reads the pixels of the canvas with id, at its own resolution.
+func (tb *tab) canvas(t testing.TB, id string) image.Image {
+	t.Helper()
+	url := eval[string](t, tb, `document.getElementById("`+id+`").toDataURL("image/png")`)
+	data, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(url, "data:image/png;base64,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("canvas %s: %v", id, err)
+	}
+	return img
+}
