@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -56,29 +57,33 @@ func LoadDataset(dir string, channels, h, w int) (*Dataset, error) {
 	}
 	slices.Sort(d.Names)
 	for _, name := range d.Names {
-		img, err := readImage(filepath.Join(dir, name))
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil {
+			var x *tensor.Tensor
+			x, err = DecodeImage(data, channels, h, w)
+			d.Images = append(d.Images, x)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("train: image %s: %w", filepath.Join(dir, name), err)
 		}
-		d.Images = append(d.Images, toTensor(resize(onWhite(img), w, h), channels))
 	}
 	return d, nil
 }
 
-func readImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
+// DecodeImage turns the bytes of a PNG or JPEG file into a training image
+// [channels,h,w] in [-1, 1], as LoadDataset does for every file: composited
+// on white, resized (resize), and converted (toTensor). The browser's
+// fine-tuning reads dropped files with it, so the page trains on the bits
+// `chrysalis train` would.
+func DecodeImage(data []byte, channels, h, w int) (*tensor.Tensor, error) {
+	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
 	if b := img.Bounds(); b.Empty() {
 		return nil, fmt.Errorf("empty image")
 	}
-	return img, nil
+	return toTensor(resize(onWhite(img), w, h), channels), nil
 }
 
 // onWhite composites img over an opaque white background.

@@ -113,3 +113,70 @@ func (c *CompareRun) runsFor(k int) settings.Settings {
 	s.Scheduler, s.Steps, s.Eta = c.Samplers[k].Scheduler, c.Samplers[k].Steps, 0
 	return s
 }
+
+// Training is the train view's fine-tuning session, which worker 0 runs
+// (engine's train-* messages, core/train's FineTune): step s trains on the
+// chosen images (s−1)·B … s·B−1, taken round the list.
+type Training struct {
+	Phase   Phase  // Idle until Train is pressed; Running while steps are taken
+	Images  int    // images chosen and decoded
+	Reading bool   // the chosen files are being decoded
+	Note    string // why the images or the session failed, or why it stopped
+	Session bool   // worker 0 holds fine-tuned weights: runs sample from them, on it alone
+	Steps   int    // steps one press of Train takes
+	Batch   int    // images per step
+	Target  int    // the step the current press ends at
+	Step    int    // steps taken in the session
+	Losses  []float64
+	Points  []LossPoint // every image's (t, loss), for the loss-against-t plot
+	Last    TrainStepped
+	Started time.Time
+	Elapsed time.Duration // of the current (or last) press
+	// Download is the fine-tuned model as a zip of a diffusers folder (an
+	// object URL), "" until exported.
+	Download  string
+	Exporting bool
+}
+
+// LossPoint is one image's loss at its timestep.
+type LossPoint struct {
+	T    int
+	Loss float64
+}
+
+// Limits of the train view's controls.
+const (
+	MaxTrainSteps     = 1000
+	DefaultTrainSteps = 100
+	MaxTrainBatch     = 8
+	DefaultTrainBatch = 4
+)
+
+// The train view's stages, in the order of the rows it draws, with their labels.
+var trainStages = []struct{ Name, Label string }{
+	{"x0", "x₀: the image"}, {"noise", "ε: the noise"}, {"xt", "x_t: the model's input"},
+	{"prediction", "the model's prediction"}, {"target", "the target"}, {"x0hat", "x̂₀ it implies"},
+}
+
+// trainBatch is the indices of the n chosen images that step s (from 1) trains on.
+func trainBatch(s, batch, n int) []int {
+	idx := make([]int, batch)
+	for j := range idx {
+		idx[j] = ((s-1)*batch + j) % n
+	}
+	return idx
+}
+
+// defaults fills the controls a session has not set.
+func (tr *Training) defaults() {
+	if tr.Steps == 0 {
+		tr.Steps = DefaultTrainSteps
+	}
+	if tr.Batch == 0 {
+		tr.Batch = DefaultTrainBatch
+	}
+}
+
+// clearDownload withdraws an export of older weights (the runner revokes
+// the URL when it makes the next one).
+func (tr *Training) clearDownload() { tr.Download = "" }

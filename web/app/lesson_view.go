@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vugu/vugu"
@@ -16,6 +17,7 @@ import (
 	"chrysalis/core/tensor"
 	"chrysalis/web/settings"
 )
+
 
 // Tabs links the views (hidden in an embed, which shows one view).
 type Tabs struct {
@@ -317,6 +319,29 @@ func paint(el js.Value, img *image.NRGBA) {
 	el.Call("getContext", "2d").Call("putImageData", js.Global().Get("ImageData").New(data, w, h), 0, 0)
 }
 
+// plotContext sizes canvas el to its CSS box in device pixels and returns
+// its cleared 2D context in CSS pixels with the box's size, with a frame
+// drawn 6 px in (a falsy context when the canvas has no size).
+func plotContext(el js.Value) (ctx js.Value, cw, ch float64) {
+	dpr := js.Global().Get("devicePixelRatio").Float()
+	cw, ch = el.Get("clientWidth").Float(), el.Get("clientHeight").Float()
+	if cw <= 0 || ch <= 0 {
+		return js.Null(), 0, 0
+	}
+	w, h := int(math.Round(cw*dpr)), int(math.Round(ch*dpr))
+	if el.Get("width").Int() != w || el.Get("height").Int() != h {
+		el.Set("width", w)
+		el.Set("height", h)
+	}
+	ctx = el.Call("getContext", "2d")
+	ctx.Call("setTransform", dpr, 0, 0, dpr, 0, 0)
+	ctx.Call("clearRect", 0, 0, cw, ch)
+	ctx.Set("lineWidth", 1)
+	ctx.Set("strokeStyle", "#c9ced6")
+	ctx.Call("strokeRect", 6, 6, cw-12, ch-12)
+	return ctx, cw, ch
+}
+
 // plotLine is one curve of drawPlot: y[t] in [0, 1] for t = 0 … len−1.
 type plotLine struct {
 	y      []float64
@@ -328,26 +353,14 @@ type plotLine struct {
 // drawPlot draws lines over t in canvas el (sized to its CSS box), with a
 // 0–1 frame and a vertical line at marker.
 func drawPlot(el js.Value, lines []plotLine, marker int) {
-	dpr := js.Global().Get("devicePixelRatio").Float()
-	cw, ch := el.Get("clientWidth").Float(), el.Get("clientHeight").Float()
-	if cw <= 0 || ch <= 0 || len(lines) == 0 {
+	ctx, cw, ch := plotContext(el)
+	if !ctx.Truthy() || len(lines) == 0 {
 		return
 	}
-	w, h := int(math.Round(cw*dpr)), int(math.Round(ch*dpr))
-	if el.Get("width").Int() != w || el.Get("height").Int() != h {
-		el.Set("width", w)
-		el.Set("height", h)
-	}
-	ctx := el.Call("getContext", "2d")
-	ctx.Call("setTransform", dpr, 0, 0, dpr, 0, 0)
-	ctx.Call("clearRect", 0, 0, cw, ch)
 	const pad = 6.0
 	n := len(lines[0].y)
 	x := func(t int) float64 { return pad + (cw-2*pad)*float64(t)/float64(max(n-1, 1)) }
 	y := func(v float64) float64 { return ch - pad - (ch-2*pad)*v }
-	ctx.Set("lineWidth", 1)
-	ctx.Set("strokeStyle", "#c9ced6")
-	ctx.Call("strokeRect", pad, pad, cw-2*pad, ch-2*pad)
 	for _, l := range lines {
 		ctx.Call("beginPath")
 		ctx.Set("strokeStyle", l.color)
@@ -373,4 +386,158 @@ func drawPlot(el js.Value, lines []plotLine, marker int) {
 	ctx.Call("moveTo", x(marker), pad)
 	ctx.Call("lineTo", x(marker), ch-pad)
 	ctx.Call("stroke")
+}
+
+// TrainView fine-tunes the model on chosen images, step by step.
+type TrainView struct {
+	State  *State
+	Post   func(msg any)
+	Inputs *Inputs
+}
+
+func (c *TrainView) choose(e vugu.DOMEvent) {
+	c.Post(ChooseImages{Files: e.JSEventTarget().Get("files")})
+}
+
+func (c *TrainView) dragOver(e vugu.DOMEvent) { e.PreventDefault() }
+
+func (c *TrainView) drop(e vugu.DOMEvent) {
+	e.PreventDefault()
+	c.Post(ChooseImages{Files: e.JSEvent().Get("dataTransfer").Get("files")})
+}
+
+func (s *State) canTrain() bool {
+	tr := s.Training
+	return tr.Phase == Running || tr.Images > 0 && s.Load.Phase == Ready && s.Run.Phase != Running && !tr.Reading
+}
+
+func (s *State) trainLabel() string {
+	if s.Training.Phase == Running {
+		return "Stop"
+	}
+	tr := s.Training
+	tr.defaults()
+	return fmt.Sprintf("Train %d step%s", tr.Steps, plural(tr.Steps))
+}
+
+func (s *State) trainStepsValue() string { tr := s.Training; tr.defaults(); return strconv.Itoa(tr.Steps) }
+func (s *State) trainBatchValue() string { tr := s.Training; tr.defaults(); return strconv.Itoa(tr.Batch) }
+
+func (s *State) trainImagesText() string {
+	tr := s.Training
+	switch {
+	case tr.Reading:
+		return "Reading the images…"
+	case tr.Images == 0 && tr.Note != "" && tr.Phase == Idle:
+		return tr.Note
+	case tr.Images == 0:
+		return "None chosen yet: choose files or drop them here."
+	}
+	return fmt.Sprintf("%d image%s, resized to the model's size as chrysalis train does.", tr.Images, plural(tr.Images))
+}
+
+// trainLosses is every step's loss, comma-separated (for tests).
+func (s *State) trainLosses() string {
+	parts := make([]string, len(s.Training.Losses))
+	for i, l := range s.Training.Losses {
+		parts[i] = strconv.FormatFloat(l, 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (s *State) trainStatus() string {
+	tr := s.Training
+	last := ""
+	if tr.Step > 0 {
+		last = fmt.Sprintf("step %d: loss %.4f", tr.Step, tr.Losses[len(tr.Losses)-1])
+	}
+	switch tr.Phase {
+	case Running:
+		return fmt.Sprintf("Training: %s · %s…", last, seconds(tr.Elapsed))
+	case Done:
+		return fmt.Sprintf("Done: %s; %d steps in %s.", last, tr.Steps, seconds(tr.Elapsed))
+	case Stopped:
+		return tr.Note + " " + last
+	case Failed:
+		return "Training failed: " + tr.Note
+	}
+	switch {
+	case tr.Exporting:
+		return "Exporting…"
+	case tr.Session:
+		return "The fine-tuned weights are in use."
+	}
+	return "Choose images, then press Train."
+}
+
+// trainPerImage is "image 1: t = 512, loss 0.0832 · …" of the latest step.
+func (s *State) trainPerImage() string {
+	l := s.Training.Last
+	parts := make([]string, len(l.Losses))
+	for i := range l.Losses {
+		parts[i] = fmt.Sprintf("image %d: t = %d, loss %.4f", i+1, l.T[i], l.Losses[i])
+	}
+	return strings.Join(parts, " · ")
+}
+
+func (s *State) lossCaption() string {
+	top := maxOf(s.Training.Losses)
+	return fmt.Sprintf("The batch loss at every step (the plot's top is %.3f).", top)
+}
+
+func maxOf(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
+
+func (c *TrainView) drawStage(el js.Value, name string) {
+	if x := c.State.Training.Last.Stages[name]; x != nil {
+		paintStrip(el, x)
+	}
+}
+
+func (c *TrainView) drawLoss(el js.Value) {
+	losses := c.State.Training.Losses
+	if len(losses) == 0 {
+		return
+	}
+	top := maxOf(losses)
+	y := make([]float64, len(losses))
+	for i, l := range losses {
+		y[i] = l / top
+	}
+	drawPlot(el, []plotLine{{y: y, color: scheduleColors["linear"], width: 2}}, len(y)-1)
+}
+
+func (c *TrainView) drawLossT(el js.Value) {
+	pts := c.State.Training.Points
+	if len(pts) == 0 {
+		return
+	}
+	top := 0.0
+	for _, p := range pts {
+		top = max(top, p.Loss)
+	}
+	drawScatter(el, pts, c.State.lastT(), top)
+}
+
+// drawScatter draws points (t, loss) over t in [0, lastT] and loss in [0, top].
+func drawScatter(el js.Value, pts []LossPoint, lastT int, top float64) {
+	ctx, cw, ch := plotContext(el)
+	if !ctx.Truthy() || top <= 0 {
+		return
+	}
+	const pad = 6.0
+	for i, p := range pts {
+		ctx.Set("fillStyle", noiseColor)
+		if i >= len(pts)-MaxTrainBatch { // the latest points stand out
+			ctx.Set("fillStyle", scheduleColors["squaredcos_cap_v2"])
+		}
+		x := pad + (cw-2*pad)*float64(p.T)/float64(max(lastT, 1))
+		y := ch - pad - (ch-2*pad)*p.Loss/top
+		ctx.Call("fillRect", x-2, y-2, 4, 4)
+	}
 }

@@ -151,6 +151,14 @@ func (p *pool) run(j engine.Job, batch, n int) {
 	}
 }
 
+// post sends worker i a message, starting it as needed.
+func (p *pool) post(i int, msg map[string]any) {
+	if i >= len(p.workers) || p.workers[i].IsNull() {
+		p.spawn(i)
+	}
+	p.workers[i].Call("postMessage", msg)
+}
+
 // cancel tells every worker to drop run id.
 func (p *pool) cancel(id int) {
 	for _, w := range p.workers {

@@ -120,6 +120,10 @@ type runner struct {
 
 	// What the viewer's preview of x_T shows (before the first run).
 	previewed string
+
+	// The train view's images, [C,H,W] each, and its export's object URL.
+	trainImages []*tensor.Tensor
+	trainURL    string
 }
 
 // start reads the model list and posts Started.
@@ -153,6 +157,10 @@ func (r *runner) handle(m any) {
 	case SetView:
 		r.update(m)
 		r.showView()
+	case ChooseImages:
+		r.readImages(js.Value(m.Files))
+	case imagesRead:
+		r.imagesRead(m)
 	default:
 		if id := CommittedControl(m); id != "" {
 			r.page.Inputs.Committed = id
@@ -184,6 +192,10 @@ func (r *runner) exec(cmd any) {
 	case CancelRun:
 		r.pool.cancel(c.ID)
 		r.viewer.post(map[string]any{"kind": "cancel", "runId": c.ID})
+	case TrainNext:
+		r.trainNext(c)
+	case SendTrain:
+		r.pool.post(0, map[string]any{"kind": c.Kind})
 	case CollectRun:
 		r.viewer.post(map[string]any{"kind": "done", "runId": c.RunID})
 		x, err := r.finalSamples()
@@ -380,11 +392,21 @@ func (r *runner) workerMessage(m workerMessage) {
 	case engine.KindDone:
 		r.update(WorkerDone{RunID: d.Get("runId").Int(), Worker: m.worker, Memory: int64(d.Get("memory").Int())})
 	case engine.KindError:
+		if d.Get("request").Truthy() {
+			r.trainMessage(d)
+			return
+		}
 		r.update(WorkerFailed{RunID: d.Get("runId").Int(), Err: d.Get("error").String()})
+	case engine.KindTrainStep, engine.KindTrainFiles:
+		r.trainMessage(d)
 	case kindExit:
 		// The worker is gone: the loading model or the current run fails.
 		r.pool.drop(m.worker)
 		err := "a sampling worker stopped: " + d.Get("error").String()
+		if m.worker == 0 && r.state.Training.Session {
+			r.update(TrainFailed{Err: err + " (the fine-tuned weights are lost)"})
+			r.state.Training.Session = false
+		}
 		if r.state.Load.Phase == Loading {
 			r.update(ModelLoaded{Model: r.state.Load.Model, Err: fmt.Errorf("%s", err)})
 		}

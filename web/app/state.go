@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vugu/vugu/js"
+
 	"chrysalis/core/tensor"
+	"chrysalis/web/engine"
 	"chrysalis/web/settings"
 	"chrysalis/web/weights"
 )
@@ -36,8 +39,9 @@ type State struct {
 	Final     *tensor.Tensor
 	FinalSeed uint64 // the seed of the run that made Final
 	// Beta is the forward view's beta schedule, "" for the model's own.
-	Beta    string
-	Compare CompareRun
+	Beta     string
+	Compare  CompareRun
+	Training Training
 }
 
 // LoadPhase is where a model's files are.
@@ -155,6 +159,33 @@ type (
 	SetBeta     string // the forward view's beta schedule ("" the model's)
 	// ToggleCompare is the compare view's Run/Stop button.
 	ToggleCompare struct{}
+	// ChooseImages is the train view's file input or drop: a FileList.
+	ChooseImages struct{ Files js.Value }
+	// TrainImages says how many of the chosen files were decoded, or why not.
+	TrainImages struct {
+		N   int
+		Err error
+	}
+	SetTrainSteps string
+	SetTrainBatch string
+	ToggleTrain   struct{}
+	ResetTrain    struct{}
+	ExportTrain   struct{}
+	// TrainStepped is one step's answer from the worker: the batch loss,
+	// each image's loss and timestep, and the stages ([B,C,H,W] each, by
+	// the names of trainStages).
+	TrainStepped struct {
+		Step   int
+		Loss   float64
+		Losses []float64
+		T      []int
+		Stages map[string]*tensor.Tensor
+	}
+	TrainFailed   struct{ Err string }
+	TrainExported struct {
+		URL string
+		Err error
+	}
 	// RunImages carries the final samples of a finished run ([B,C,H,W]).
 	RunImages struct {
 		RunID int
@@ -186,6 +217,15 @@ type (
 	}
 	// CopyText puts text on the clipboard.
 	CopyText struct{ Text string }
+	// TrainNext asks worker 0 for step Step on Batch images, first
+	// starting the session with the seed when Start is set.
+	TrainNext struct {
+		Start       bool
+		Seed        uint64
+		Step, Batch int
+	}
+	// SendTrain sends worker 0 a message without a batch (train-reset, train-export).
+	SendTrain struct{ Kind string }
 	// CollectRun gathers a finished run's final samples into RunImages
 	// (MakePNG does too).
 	CollectRun struct{ RunID int }
@@ -235,6 +275,7 @@ func Update(s *State, msg any, now time.Time) []any {
 			return nil
 		}
 		s.Settings.Model = string(m)
+		s.Training = Training{} // a new load drops the session with the worker's model
 		return append(s.settingsChanged(), s.load()...)
 	case SetScheduler:
 		next := s.Settings.WithScheduler(string(m))
@@ -294,6 +335,74 @@ func Update(s *State, msg any, now time.Time) []any {
 		}
 		s.Compare = CompareRun{Phase: Running, Settings: s.Settings, Samplers: samplers, Results: make([]CompareResult, len(samplers))}
 		return s.startCompare(0, now)
+	case TrainImages:
+		s.Training.Reading = false
+		s.Training.Images, s.Training.Note = m.N, ""
+		if m.Err != nil {
+			s.Training.Note = m.Err.Error()
+		}
+	case SetTrainSteps:
+		if n, err := strconv.Atoi(string(m)); err == nil {
+			s.Training.Steps = min(max(n, 1), MaxTrainSteps)
+		}
+	case SetTrainBatch:
+		if n, err := strconv.Atoi(string(m)); err == nil {
+			s.Training.Batch = min(max(n, 1), MaxTrainBatch)
+		}
+	case ToggleTrain:
+		tr := &s.Training
+		switch {
+		case tr.Phase == Running:
+			tr.Phase, tr.Note = Stopped, fmt.Sprintf("Stopped after step %d.", tr.Step)
+			return nil
+		case tr.Images == 0 || s.Load.Phase != Ready || s.Run.Phase == Running:
+			return nil
+		}
+		tr.defaults()
+		tr.Phase, tr.Note, tr.Target, tr.Started, tr.Elapsed = Running, "", tr.Step+tr.Steps, now, 0
+		tr.clearDownload()
+		start := !tr.Session
+		tr.Session = true
+		return []any{TrainNext{Start: start, Seed: s.Settings.Seed, Step: tr.Step + 1, Batch: tr.Batch}}
+	case TrainStepped:
+		tr := &s.Training
+		if !tr.Session || m.Step != tr.Step+1 {
+			return nil
+		}
+		tr.Step, tr.Last, tr.Elapsed = m.Step, m, now.Sub(tr.Started)
+		tr.Losses = append(tr.Losses, m.Loss)
+		for i, l := range m.Losses {
+			tr.Points = append(tr.Points, LossPoint{T: m.T[i], Loss: l})
+		}
+		switch {
+		case tr.Phase != Running:
+		case tr.Step < tr.Target:
+			return []any{TrainNext{Step: tr.Step + 1, Batch: tr.Batch}}
+		default:
+			tr.Phase = Done
+		}
+	case TrainFailed:
+		s.Training.Phase, s.Training.Note, s.Training.Exporting = Failed, m.Err, false
+	case ResetTrain:
+		if s.Training.Phase == Running || !s.Training.Session {
+			return nil
+		}
+		s.Training = Training{Images: s.Training.Images, Steps: s.Training.Steps, Batch: s.Training.Batch}
+		return []any{SendTrain{Kind: engine.KindTrainReset}}
+	case ExportTrain:
+		if !s.Training.Session || s.Training.Phase == Running || s.Training.Exporting {
+			return nil
+		}
+		s.Training.Exporting = true
+		return []any{SendTrain{Kind: engine.KindTrainExport}}
+	case TrainExported:
+		s.Training.Exporting = false
+		if m.Err != nil {
+			s.Training.Phase, s.Training.Note = Failed, "The model could not be exported: "+m.Err.Error()
+			return nil
+		}
+		s.Training.Download = m.URL
+
 	case RunImages:
 		if m.RunID != s.Run.ID {
 			return nil
@@ -319,6 +428,8 @@ func Update(s *State, msg any, now time.Time) []any {
 		switch {
 		case s.Run.Phase == Running:
 			return s.stop("Stopped.")
+		case s.Training.Phase == Running:
+			return nil
 		case s.Index == nil:
 			return nil
 		case s.Load.Phase == Ready:
@@ -412,6 +523,9 @@ func (s *State) start(now time.Time) []any {
 // 0 for the sample view).
 func (s *State) startWith(rs settings.Settings, entry int, now time.Time) []any {
 	workers := min(max(s.Cores, 1), rs.Batch)
+	if s.Training.Session {
+		workers = 1 // only worker 0 holds the fine-tuned weights
+	}
 	s.Run = Run{
 		ID:       s.Run.ID + 1,
 		Phase:    Running,
@@ -450,7 +564,7 @@ func (s *State) sampleForForward(now time.Time) []any {
 	return nil
 }
 
-// workers is the number of workers a run of the settings uses: min(cores, batch).
+// workers is the number of workers a model load starts: min(cores, batch).
 func (s *State) workers() int { return min(max(s.Cores, 1), s.Settings.Batch) }
 
 func knownView(name string) bool {

@@ -44,7 +44,7 @@ func TestPhoneAndKeyboard(t *testing.T) {
 		tb.do(t, chromedp.KeyEvent(kb.Tab))
 		order = append(order, eval[string](t, tb, `document.activeElement.id || document.activeElement.className`))
 	}
-	want := []string{"skip-link", "model", "scheduler", "steps", "batch", "eta", "seed", "random-seed", "run", "copy-embed"}
+	want := []string{"skip-link", "tab-sample", "tab-forward", "tab-compare", "tab-train", "model", "scheduler", "steps", "batch", "eta"}
 	if !slices.Equal(order, want) {
 		t.Errorf("focus order %v, want %v", order, want)
 	}

@@ -3,11 +3,14 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/base64"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,6 +25,7 @@ import (
 	"chrysalis/core/pipeline"
 	"chrysalis/core/scheduler"
 	"chrysalis/core/tensor"
+	"chrysalis/core/train"
 )
 
 // view=forward samples the images it adds noise to (the run of the URL's
@@ -186,4 +190,122 @@ func (tb *tab) canvas(t testing.TB, id string) image.Image {
 		t.Fatalf("canvas %s: %v", id, err)
 	}
 	return img
+}
+
+// view=train fine-tunes on chosen files in worker 0: each step's loss and
+// the exported weights are those of core/train's FineTune on the same images
+// (read as `chrysalis train` reads a folder) with the same seed and batches,
+// and the Sample view then samples from the fine-tuned weights.
+func TestTrainView(t *testing.T) {
+	dir := t.TempDir()
+	for i, c := range []color.NRGBA{{200, 40, 40, 255}, {30, 90, 200, 255}, {240, 200, 30, 128}} {
+		img := image.NewNRGBA(image.Rect(0, 0, 40, 36)) // resized to 32×32, over white
+		for y := range 36 {
+			for x := range 40 {
+				if (x-20)*(x-20)+(y-18)*(y-18) < 120+40*i {
+					img.SetNRGBA(x, y, c)
+				}
+			}
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("img%d.png", 2-i)), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+
+	s := serve(t, nil)
+	tb := newTab(t, 1280, 1000)
+	tb.open(t, s.URL+"/index.html?view=train&seed=8&batch=2&steps=3")
+	tb.waitModel(t)
+	tb.do(t, chromedp.SetUploadFiles(chromedp.ID("train-files"), paths))
+	waitFor[bool](t, tb, `document.getElementById("train-images-hint").textContent.startsWith("3 images")`, 30*time.Second)
+	tb.setValue(t, "train-steps", "3", "change")
+	tb.setValue(t, "train-batch", "2", "change")
+	waitFor[bool](t, tb, `document.getElementById("train-run").textContent === "Train 3 steps"`, 10*time.Second)
+	tb.do(t, chromedp.Click(chromedp.ID("train-run")))
+	waitFor[bool](t, tb, `document.getElementById("train-status").dataset.phase === "done"`, 3*time.Minute)
+	tb.shot(t, "train")
+	losses := eval[string](t, tb, `document.getElementById("train-status").dataset.losses`)
+
+	// The same session natively.
+	ck, err := checkpoint.LoadDir(filepath.Join(root, modelDir), checkpoint.Variant("fp16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := train.LoadDataset(dir, 3, 32, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := train.DefaultFineTuneOptions()
+	o.Seed = 8
+	ft, err := train.NewFineTune(ck.UNet, ck.SchedulerConfig, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for step, idx := range [][]int{{0, 1}, {2, 0}, {1, 2}} {
+		r, err := ft.Step([]*tensor.Tensor{data.Images[idx[0]], data.Images[idx[1]]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, strconv.FormatFloat(r.Loss, 'g', -1, 64))
+		if step == 2 {
+			xt := tensor.New(2, 3, 32, 32)
+			for i, st := range r.Images {
+				copy(xt.Data[i*3072:], st.XT.Data)
+			}
+			if diff := pixelDiff(tb.canvas(t, "train-xt"), strip(t, xt)); diff != "" {
+				t.Errorf("the last step's x_t differs from FineTune's: %s", diff)
+			}
+		}
+	}
+	if got := strings.Join(want, ","); losses != got {
+		t.Errorf("the page's losses %s, FineTune's %s", losses, got)
+	}
+
+	tb.do(t, chromedp.Click(chromedp.ID("train-export")))
+	waitFor[bool](t, tb, `document.getElementById("train-download")?.href.startsWith("blob:") ?? false`, time.Minute)
+	zipped := tb.linkBytes(t, "train-download")
+	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := ft.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		if want := files[filepath.Base(f.Name)]; !bytes.Equal(got, want) {
+			t.Errorf("the export's %s (%d bytes) differs from FineTune's (%d bytes)", f.Name, len(got), len(want))
+		}
+	}
+	if len(zr.File) != len(files) {
+		t.Errorf("the export has %d files, FineTune %d", len(zr.File), len(files))
+	}
+
+	// Sampling now uses the fine-tuned weights.
+	tb.do(t, chromedp.Click(chromedp.ID("tab-sample")))
+	waitFor[bool](t, tb, `document.getElementById("run") !== null`, 10*time.Second)
+	tb.runToEnd(t, 2*time.Minute)
+	sc, err := scheduler.FromConfig(ck.SchedulerConfig, scheduler.DDIM, scheduler.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := (&pipeline.Pipeline{UNet: ft.Model(), Scheduler: sc}).Sample(t.Context(), pipeline.Options{Steps: 3, Seed: 8, Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := pixelDiff(tb.downloadPNG(t), grid(t, x)); diff != "" {
+		t.Errorf("the run after fine-tuning differs from the fine-tuned model's samples: %s", diff)
+	}
+	tb.checkLog(t)
 }
