@@ -116,6 +116,32 @@ func TestCompareView(t *testing.T) {
 	tb.checkLog(t)
 }
 
+// trainImages writes three small PNGs (one half transparent, none the
+// model's size) into a new folder.
+func trainImages(t testing.TB) (dir string, paths []string) {
+	t.Helper()
+	dir = t.TempDir()
+	for i, c := range []color.NRGBA{{200, 40, 40, 255}, {30, 90, 200, 255}, {240, 200, 30, 128}} {
+		img := image.NewNRGBA(image.Rect(0, 0, 40, 36)) // resized to 32×32, over white
+		for y := range 36 {
+			for x := range 40 {
+				if (x-20)*(x-20)+(y-18)*(y-18) < 120+40*i {
+					img.SetNRGBA(x, y, c)
+				}
+			}
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("img%d.png", 2-i)), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths, _ = filepath.Glob(filepath.Join(dir, "*.png"))
+	return dir, paths
+}
+
 // nativeSample is the core's sampling of the shipped default model (the
 // page's fp16 weights), images 0..batch-1 of seed.
 func nativeSample(t testing.TB, sched string, steps int, seed uint64, batch int) *tensor.Tensor {
@@ -197,25 +223,7 @@ func (tb *tab) canvas(t testing.TB, id string) image.Image {
 // (read as `chrysalis train` reads a folder) with the same seed and batches,
 // and the Sample view then samples from the fine-tuned weights.
 func TestTrainView(t *testing.T) {
-	dir := t.TempDir()
-	for i, c := range []color.NRGBA{{200, 40, 40, 255}, {30, 90, 200, 255}, {240, 200, 30, 128}} {
-		img := image.NewNRGBA(image.Rect(0, 0, 40, 36)) // resized to 32×32, over white
-		for y := range 36 {
-			for x := range 40 {
-				if (x-20)*(x-20)+(y-18)*(y-18) < 120+40*i {
-					img.SetNRGBA(x, y, c)
-				}
-			}
-		}
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("img%d.png", 2-i)), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	paths, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	dir, paths := trainImages(t)
 
 	s := serve(t, nil)
 	tb := newTab(t, 1280, 1000)
@@ -308,4 +316,45 @@ func TestTrainView(t *testing.T) {
 		t.Errorf("the run after fine-tuning differs from the fine-tuned model's samples: %s", diff)
 	}
 	tb.checkLog(t)
+}
+
+// Each view embeds alone (embed=1&view=…) in the notes' 480 × 600 frame
+// without scrolling inside it, once it has done its work.
+func TestViewsFitTheEmbed(t *testing.T) {
+	s := serve(t, nil)
+	for _, c := range []struct {
+		view, query, ready string
+	}{
+		{"forward", "view=forward&t=250", `document.getElementById("forward-numbers")?.dataset.t === "250"`},
+		{"compare", "view=compare&compare=ddpm:8,ddim:4,dpm%2B%2B2m:3,euler:3", `document.getElementById("compare-status").dataset.phase === "done"`},
+		{"train", "view=train", `document.getElementById("train-status").dataset.step === "2"`},
+	} {
+		t.Run(c.view, func(t *testing.T) {
+			tb := newTab(t, 480, 600)
+			tb.open(t, s.URL+"/index.html?embed=1&batch=4&seed=2&"+c.query)
+			tb.waitModel(t)
+			switch c.view {
+			case "compare":
+				tb.do(t, chromedp.Click(chromedp.ID("compare-run")))
+			case "train":
+				_, paths := trainImages(t)
+				tb.do(t, chromedp.SetUploadFiles(chromedp.ID("train-files"), paths))
+				waitFor[bool](t, tb, `document.getElementById("train-images-hint").textContent.startsWith("3 images")`, 30*time.Second)
+				tb.setValue(t, "train-steps", "2", "change")
+				waitFor[bool](t, tb, `!document.getElementById("train-run").disabled && document.getElementById("train-run").textContent === "Train 2 steps"`, 10*time.Second)
+				tb.do(t, chromedp.Click(chromedp.ID("train-run")))
+			}
+			waitFor[bool](t, tb, c.ready, 2*time.Minute)
+			time.Sleep(300 * time.Millisecond)
+			tb.shot(t, "embed-"+c.view)
+			if got := eval[[]int](t, tb, `(e => [e.scrollWidth, e.scrollHeight, e.clientWidth, e.clientHeight])(document.documentElement)`); got[0] > got[2] || got[1] > got[3] {
+				t.Errorf("the embedded %s view is %d × %d px in its %d × %d frame", c.view, got[0], got[1], got[2], got[3])
+				t.Log(eval[string](t, tb, `[...document.querySelectorAll(".lesson > *, .load-status, .messages")].map(e => e.className + " " + e.id + ":" + Math.round(e.getBoundingClientRect().top) + "+" + Math.round(e.getBoundingClientRect().height)).join("\\n")`))
+			}
+			if eval[bool](t, tb, `document.querySelector(".tabs") !== null && getComputedStyle(document.querySelector(".tabs")).display !== "none"`) {
+				t.Error("the embed shows the tabs")
+			}
+			tb.checkLog(t)
+		})
+	}
 }
