@@ -45,7 +45,7 @@ func decode(data js.Value) (sampleview.Message, error) {
 			m.Seed = uint64(d.number("seed"))
 			m.Noise = d.float32Arrays("noise")
 		}
-	case "frame":
+	case "frame", "scrub":
 		m.Frame = sampleview.Frame{
 			Step:  d.int("step"),
 			Steps: d.int("steps"),

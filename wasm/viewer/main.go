@@ -10,6 +10,7 @@
 //	{kind:"run", runId, batch, channels, height, width, steps, timesteps, alphasCumprod}
 //	{kind:"frame", runId, step, steps, t, image, xt, x0}
 //	{kind:"done", runId}   {kind:"cancel", runId}
+//	{kind:"scrub", runId, step, steps, t, image, xt, x0}   (a kept frame of the finished run)
 //	{kind:"preview", runId, batch, channels, height, width, steps, timesteps, alphasCumprod, seed, noise}
 //
 // A preview (before any run) shows noise[i], image i's starting noise x_T.

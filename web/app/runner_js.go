@@ -192,6 +192,8 @@ func (r *runner) exec(cmd any) {
 	case CancelRun:
 		r.pool.cancel(c.ID)
 		r.viewer.post(map[string]any{"kind": "cancel", "runId": c.ID})
+	case ShowStep:
+		r.showStep(c)
 	case TrainNext:
 		r.trainNext(c)
 	case SendTrain:
@@ -361,6 +363,21 @@ func (r *runner) startRun(c StartRun) {
 		"steps": s.Steps, "timesteps": float32Array(sched.Timesteps()), "alphasCumprod": float32Array(sched.AlphasCumprod()),
 	})
 	r.pool.run(engine.Job{RunID: c.ID, Scheduler: s.Scheduler, Steps: s.Steps, Seed: s.Seed, Eta: eta}, s.Batch, c.Workers)
+}
+
+// showStep sends the viewer the kept frames of step c.Step of the finished
+// run, as "scrub" messages.
+func (r *runner) showStep(c ShowStep) {
+	if c.RunID != r.runID {
+		return
+	}
+	for _, f := range r.gifFrames[c.Step] {
+		if f.Truthy() {
+			msg := js.Global().Get("Object").Call("assign", js.Global().Get("Object").New(), f)
+			msg.Set("kind", "scrub")
+			r.viewer.send(msg)
+		}
+	}
 }
 
 // workerMessage routes a worker's message: frames of the current run go to

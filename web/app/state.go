@@ -10,6 +10,7 @@ import (
 
 	"github.com/vugu/vugu/js"
 
+	"chrysalis/core/pipeline"
 	"chrysalis/core/tensor"
 	"chrysalis/web/engine"
 	"chrysalis/web/settings"
@@ -92,6 +93,9 @@ type Run struct {
 	Memory      []int64 // each worker's wasm memory after the run, in bytes
 	Note        string  // why it stopped or failed
 	Entry       int     // 1 + the compare view's sampler this run is; 0 for a run of the sample view
+	// Scrub is the index, in pipeline.GIFSteps(Settings.Steps), of the
+	// kept step the viewer shows after the run.
+	Scrub int
 }
 
 // Download is the PNG of a finished run.
@@ -155,6 +159,8 @@ type (
 	CopyEmbed   struct{}
 	EmbedCopied struct{ OK bool }
 	SetView     string
+	// ScrubTo shows the finished run's kept step with this index.
+	ScrubTo string
 	SetT        string // the forward view's timestep
 	SetBeta     string // the forward view's beta schedule ("" the model's)
 	// ToggleCompare is the compare view's Run/Stop button.
@@ -224,6 +230,8 @@ type (
 		Seed        uint64
 		Step, Batch int
 	}
+	// ShowStep sends the viewer the kept frames of a finished run's step.
+	ShowStep struct{ RunID, Step int }
 	// SendTrain sends worker 0 a message without a batch (train-reset, train-export).
 	SendTrain struct{ Kind string }
 	// CollectRun gathers a finished run's final samples into RunImages
@@ -306,6 +314,14 @@ func Update(s *State, msg any, now time.Time) []any {
 		s.Settings.Eta = settings.ClampEta(e)
 		return s.settingsChanged()
 
+	case ScrubTo:
+		steps := s.scrubSteps()
+		k, err := strconv.Atoi(string(m))
+		if err != nil || len(steps) == 0 {
+			return nil
+		}
+		s.Run.Scrub = min(max(k, 0), len(steps)-1)
+		return []any{ShowStep{RunID: s.Run.ID, Step: steps[s.Run.Scrub]}}
 	case SetView:
 		if !knownView(string(m)) || string(m) == s.Settings.View {
 			return nil
@@ -458,6 +474,7 @@ func Update(s *State, msg any, now time.Time) []any {
 			return nil
 		}
 		s.Run.Phase, s.Run.Elapsed = Done, now.Sub(s.Run.Started)
+		s.Run.Scrub = len(pipeline.GIFSteps(s.Run.Settings.Steps)) - 1
 		if s.Run.Entry > 0 {
 			return []any{CollectRun{RunID: s.Run.ID}}
 		}
@@ -543,6 +560,15 @@ func (s *State) startWith(rs settings.Settings, entry int, now time.Time) []any 
 func (s *State) startCompare(k int, now time.Time) []any {
 	s.Compare.Results[k].Phase = Running
 	return s.startWith(s.Compare.runsFor(k), k+1, now)
+}
+
+// scrubSteps is the steps a finished run of the sample view kept (the GIF's:
+// every step up to 100), none otherwise.
+func (s *State) scrubSteps() []int {
+	if s.Run.Phase != Done || s.Run.Entry != 0 {
+		return nil
+	}
+	return pipeline.GIFSteps(s.Run.Settings.Steps)
 }
 
 // needsImages says whether the forward view waits for images to add noise

@@ -50,9 +50,20 @@ type Controls struct {
 	Inputs *Inputs
 }
 
-// Status shows the latest run (progress, phase, speed).
+// Status shows the latest run (progress, phase, speed) and, after it, the
+// slider that steps the viewer through the run's kept frames.
 type Status struct {
-	State *State
+	State  *State
+	Post   func(msg any)
+	Inputs *Inputs
+}
+
+func (s *State) scrubValue() string { return strconv.Itoa(s.Run.Scrub) }
+
+// scrubLabel is "Step 12 of 25: scrub back through the run".
+func (s *State) scrubLabel() string {
+	steps := s.scrubSteps()
+	return fmt.Sprintf("Step %d of %d: step back through the run", steps[min(s.Run.Scrub, len(steps)-1)]+1, s.Run.Settings.Steps)
 }
 
 // LoadStatus shows the model's loading, under every view.

@@ -13,6 +13,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -325,6 +326,7 @@ func TestViewsFitTheEmbed(t *testing.T) {
 	for _, c := range []struct {
 		view, query, ready string
 	}{
+		{"sample", "steps=5&autorun=1", `document.getElementById("scrub") !== null`},
 		{"forward", "view=forward&t=250", `document.getElementById("forward-numbers")?.dataset.t === "250"`},
 		{"compare", "view=compare&compare=ddpm:8,ddim:4,dpm%2B%2B2m:3,euler:3", `document.getElementById("compare-status").dataset.phase === "done"`},
 		{"train", "view=train", `document.getElementById("train-status").dataset.step === "2"`},
@@ -357,4 +359,60 @@ func TestViewsFitTheEmbed(t *testing.T) {
 			tb.checkLog(t)
 		})
 	}
+}
+
+// After a run, the slider steps the viewer back through the run's own
+// frames: step 3's x_t and x̂₀ of every image, as the core computes them at
+// that step.
+func TestScrubFinishedRun(t *testing.T) {
+	s := serve(t, nil)
+	tb := newTab(t, 1280, 900)
+	tb.open(t, s.URL+"/index.html?scheduler=ddim&steps=6&batch=2&seed=4")
+	tb.waitModel(t)
+	if eval[bool](t, tb, `document.getElementById("scrub") !== null`) {
+		t.Error("the scrub slider shows before a run")
+	}
+	tb.runToEnd(t, 2*time.Minute)
+	eval[bool](t, tb, `(window.scrubbed = [], document.getElementById("viewer").contentWindow.addEventListener("message",
+		(e) => { if (e.data.kind === "scrub") window.scrubbed.push({step: e.data.step, image: e.data.image, xt: Array.from(e.data.xt), x0: Array.from(e.data.x0)}); }), true)`)
+	tb.setValue(t, "scrub", "2", "input")
+	type kept struct {
+		Step, Image int
+		XT, X0      []float32
+	}
+	got := waitFor[[]kept](t, tb, `window.scrubbed.length === 2 && window.scrubbed`, 10*time.Second)
+	if label := eval[string](t, tb, `document.querySelector("label[for=scrub]").textContent`); !strings.HasPrefix(label, "Step 3 of 6") {
+		t.Errorf("the slider's label reads %q", label)
+	}
+	time.Sleep(300 * time.Millisecond)
+	tb.shot(t, "scrub")
+
+	ck, err := checkpoint.LoadDir(filepath.Join(root, modelDir), checkpoint.Variant("fp16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scheduler.FromConfig(ck.SchedulerConfig, scheduler.DDIM, scheduler.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want pipeline.Frame
+	_, err = (&pipeline.Pipeline{UNet: ck.UNet, Scheduler: sc}).Sample(t.Context(), pipeline.Options{Steps: 6, Seed: 4, Batch: 2,
+		OnStep: func(f pipeline.Frame) {
+			if f.Index == 2 {
+				want = pipeline.Frame{Index: 2, Sample: f.Sample.Clone(), PredOriginal: f.PredOriginal.Clone()}
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range got {
+		per := 3 * 32 * 32
+		if k.Step != 2 || k.Image < 0 || k.Image > 1 {
+			t.Fatalf("scrubbed to step %d image %d, want step 2", k.Step, k.Image)
+		}
+		if !slices.Equal(k.XT, want.Sample.Data[k.Image*per:(k.Image+1)*per]) || !slices.Equal(k.X0, want.PredOriginal.Data[k.Image*per:(k.Image+1)*per]) {
+			t.Errorf("image %d: the scrubbed frame differs from the core's step 3", k.Image)
+		}
+	}
+	tb.checkLog(t)
 }

@@ -39,8 +39,9 @@ type Frame struct {
 }
 
 // Message is one decoded message of the page's protocol. Kind is "run",
-// "frame", "done", "cancel" or "preview"; Run is set for "run" and
-// "preview", Frame for "frame", and Seed and Noise for "preview".
+// "frame", "scrub" (a frame of a finished run, shown whatever its step),
+// "done", "cancel" or "preview"; Run is set for "run" and
+// "preview", Frame for "frame" and "scrub", and Seed and Noise for "preview".
 type Message struct {
 	Kind  string
 	RunID string
@@ -87,7 +88,12 @@ func (v *View) Apply(m Message) error {
 		if m.RunID != v.RunID || v.Status != Running {
 			return nil
 		}
-		return v.add(m.Frame)
+		return v.add(m.Frame, false)
+	case "scrub":
+		if m.RunID != v.RunID || v.Status != Done && v.Status != Cancelled {
+			return nil
+		}
+		return v.add(m.Frame, true)
 	case "done", "cancel":
 		if m.RunID != v.RunID || v.Status != Running {
 			return nil
@@ -99,7 +105,7 @@ func (v *View) Apply(m Message) error {
 		v.Version++
 		return nil
 	}
-	return fmt.Errorf("sampleview: message kind %q: want run, frame, done or cancel", m.Kind)
+	return fmt.Errorf("sampleview: message kind %q: want run, frame, scrub, done, cancel or preview", m.Kind)
 }
 
 func (v *View) start(id string, r Run) error {
@@ -163,7 +169,10 @@ func check(id string, r Run) error {
 	return nil
 }
 
-func (v *View) add(f Frame) error {
+// add shows frame f of its image. During a run a frame older than the
+// image's latest is dropped; a scrub (after the run) shows any step, and the
+// view's step becomes its.
+func (v *View) add(f Frame, scrub bool) error {
 	r := v.Run
 	switch {
 	case f.Steps != r.Steps || f.Step < 0 || f.Step >= r.Steps:
@@ -176,7 +185,7 @@ func (v *View) add(f Frame) error {
 		return fmt.Errorf("sampleview: run %q: frame of image %d with %d xt and %d x0 values: want C*H*W = %d each",
 			v.RunID, f.Image, len(f.XT), len(f.X0), r.Channels*r.Height*r.Width)
 	}
-	if f.Step < v.imageStep[f.Image] {
+	if f.Step < v.imageStep[f.Image] && !scrub {
 		return nil // an older frame of this image arrived late
 	}
 	xt, x0 := v.XT[f.Image], v.X0[f.Image]
@@ -191,7 +200,7 @@ func (v *View) add(f Frame) error {
 	}
 	v.XT[f.Image], v.X0[f.Image] = xt, x0
 	v.imageStep[f.Image] = f.Step
-	if f.Step >= v.Step {
+	if f.Step >= v.Step || scrub {
 		v.Step, v.T = f.Step, f.T
 	}
 	v.Version++

@@ -38,8 +38,12 @@ func TestViewRun(t *testing.T) {
 		{Message{Kind: "done", RunID: "0"}, Running, "step 2/3 · t=500", 255, false},
 		{Message{Kind: "cancel", RunID: "1"}, Cancelled, "step 2/3 · t=500", 255, true},
 		{Message{Kind: "frame", RunID: "1", Frame: frame(2, 100, 0, 0)}, Cancelled, "step 2/3 · t=500", 255, false},
+		// Scrubbing the stopped run back to step 1: an older frame is shown now.
+		{Message{Kind: "scrub", RunID: "1", Frame: frame(0, 900, 0, -1)}, Cancelled, "step 1/3 · t=900", 0, true},
+		{Message{Kind: "scrub", RunID: "0", Frame: frame(1, 500, 0, 1)}, Cancelled, "step 1/3 · t=900", 0, false}, // stale run
 		{Message{Kind: "run", RunID: "2", Run: testRun()}, Running, "step 0/3", 0, true},
 		{Message{Kind: "frame", RunID: "2", Frame: frame(2, 887.777, 1, 0.5)}, Running, "step 3/3 · t=887.78", 0, true},
+		{Message{Kind: "scrub", RunID: "2", Frame: frame(0, 900, 0, 1)}, Running, "step 3/3 · t=887.78", 0, false}, // not while running
 		{Message{Kind: "done", RunID: "2"}, Done, "step 3/3 · t=887.78", 0, true},
 	}
 	for i, s := range steps {
