@@ -98,6 +98,8 @@ test-e2e:
 	$(GO) test -tags e2e -count=1 -timeout 15m ./web/e2e
 
 # Seconds from Run to the final image in headless Chromium (batch 4, DDIM 25
-# steps) with 1 and 2 workers, and the workers' wasm memory over 20 runs.
+# steps) with 1 and 2 workers, and the workers' wasm memory over 20 runs; then
+# the train view's 100 fine-tuning steps at batch 4.
 bench-browser:
-	$(GO) test -tags e2e -count=1 -timeout 30m -run '^$$' -bench . -benchtime 20x ./web/e2e
+	$(GO) test -tags e2e -count=1 -timeout 30m -run '^$$' -bench RunToImage -benchtime 20x ./web/e2e
+	$(GO) test -tags e2e -count=1 -timeout 30m -run '^$$' -bench FineTune -benchtime 1x ./web/e2e

@@ -65,3 +65,26 @@ func BenchmarkRunToImage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFineTune times "Train 100 steps" in the train view: the default
+// model fine-tuned on 3 images at batch 4 in worker 0, from the press to the
+// 100th step's answer (the page's own measure).
+func BenchmarkFineTune(b *testing.B) {
+	s := serve(b, nil)
+	tb := newTab(b, 1280, 900)
+	tb.open(b, s.URL+"/index.html?view=train")
+	tb.waitModel(b)
+	_, paths := trainImages(b)
+	tb.do(b, chromedp.SetUploadFiles(chromedp.ID("train-files"), paths))
+	waitFor[bool](b, tb, `document.getElementById("train-images-hint").textContent.startsWith("3 images")`, 30*time.Second)
+	var secs []float64
+	for i := range b.N {
+		tb.do(b, chromedp.Click(chromedp.ID("train-run")))
+		waitFor[bool](b, tb, fmt.Sprintf(`document.getElementById("train-status").dataset.step === "%d" && document.getElementById("train-status").dataset.phase === "done"`, 100*(i+1)), 20*time.Minute)
+		secs = append(secs, eval[float64](b, tb, `+document.getElementById("train-status").dataset.elapsedMs`)/1000)
+	}
+	b.ReportMetric(slices.Max(secs), "s/100-steps-max")
+	b.ReportMetric(100/secs[len(secs)-1], "steps/s")
+	b.Logf("100 steps at batch 4: seconds %v", secs)
+	tb.checkLog(b)
+}

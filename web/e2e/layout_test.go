@@ -86,15 +86,21 @@ func TestEmbedExample(t *testing.T) {
 	tb := newTab(t, 1000, 800)
 	tb.do(t, chromedp.Navigate(s.URL+"/static/embed-example.html"))
 	tb.shot(t, "embed-example-top")
-	eval[bool](t, tb, `(document.querySelector("figure").scrollIntoView({block: "center"}), true)`)
-	waitFor[bool](t, tb, `document.querySelector("figure iframe").contentDocument?.getElementById("model-status")?.dataset.state === "ready"`, time.Minute)
-	if !eval[bool](t, tb, `document.querySelector("figure iframe").contentDocument.body.classList.contains("embed")`) {
+	// The forward view samples its images, then shows them noised at t = 500.
+	eval[bool](t, tb, `(document.querySelector("#forward").scrollIntoView({block: "center"}), true)`)
+	waitFor[bool](t, tb, `document.querySelector("#forward iframe").contentDocument?.getElementById("forward-numbers")?.dataset.t === "500"`, 2*time.Minute)
+	time.Sleep(300 * time.Millisecond)
+	tb.shot(t, "embed-example-forward")
+
+	eval[bool](t, tb, `(document.querySelector("#sample").scrollIntoView({block: "center"}), true)`)
+	waitFor[bool](t, tb, `document.querySelector("#sample iframe").contentDocument?.getElementById("model-status")?.dataset.state === "ready"`, time.Minute)
+	if !eval[bool](t, tb, `document.querySelector("#sample iframe").contentDocument.body.classList.contains("embed")`) {
 		t.Error("the embedded demo is not in the compact layout")
 	}
 	time.Sleep(500 * time.Millisecond)
 	tb.shot(t, "embed-example-demo")
 	// Run the embedded demo for a few steps, to see it at work, then stop it.
-	demo := `document.querySelector("figure iframe").contentDocument`
+	demo := `document.querySelector("#sample iframe").contentDocument`
 	eval[bool](t, tb, `(`+demo+`.getElementById("run").click(), true)`)
 	waitFor[bool](t, tb, `+`+demo+`.getElementById("progress").getAttribute("value") >= 12`, 2*time.Minute)
 	time.Sleep(300 * time.Millisecond)
@@ -108,7 +114,7 @@ func TestEmbedExample(t *testing.T) {
 	}
 
 	before := eval[float64](t, tb, "window.scrollY")
-	box := eval[[]float64](t, tb, `(r => [r.x + r.width / 2, r.y + 150])(document.querySelector("figure iframe").getBoundingClientRect())`)
+	box := eval[[]float64](t, tb, `(r => [r.x + r.width / 2, r.y + 150])(document.querySelector("#sample iframe").getBoundingClientRect())`)
 	_, err := chromedp.Call(tb.ctx, dispatchWheel, wheelParams{Type: input.DispatchMouseEventTypeMouseWheel, X: box[0], Y: box[1], DeltaY: 400})
 	if err != nil {
 		t.Fatal(err)
