@@ -94,10 +94,12 @@ func (c *CompareView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { setText(value, c.State.compareCaption(k, sm)) })
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "canvas", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pixels"}}}
-					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("id", compareID(k))
-					vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.draw(value, k) })
+					if c.State.compareResult(k).X != nil {
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "canvas", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pixels"}}}
+						vgparent.AppendChild(vgn)
+						vgn.AddAttrInterface("id", compareID(k))
+						vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.draw(value, k) })
+					}
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
 				}

@@ -416,3 +416,22 @@ func TestScrubFinishedRun(t *testing.T) {
 	}
 	tb.checkLog(t)
 }
+
+// On a phone, every view fits the screen's width.
+func TestViewsOnAPhone(t *testing.T) {
+	s := serve(t, nil)
+	tb := newTab(t, 390, 844)
+	for _, view := range []string{"forward", "compare", "train"} {
+		tb.open(t, s.URL+"/index.html?view="+view)
+		tb.waitModel(t)
+		if view == "forward" {
+			waitFor[bool](t, tb, `document.getElementById("forward-numbers")?.dataset.t === "500"`, 2*time.Minute)
+		}
+		time.Sleep(300 * time.Millisecond)
+		tb.shot(t, "phone-"+view)
+		if w := eval[int](t, tb, "document.documentElement.scrollWidth"); w > 390 {
+			t.Errorf("the %s view is %d px wide on a 390 px screen", view, w)
+		}
+	}
+	tb.checkLog(t)
+}
