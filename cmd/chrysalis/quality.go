@@ -151,6 +151,14 @@ func evalQuality(ctx context.Context, q qualityArgs, ds *train.Dataset, models [
 		row.hues = quality.HueHistogram(row.imgs)
 	}
 	printQuality(e.stdout, len(data), data[0].Bounds().Size(), dataHues, rows)
+	if len(rows) == 2 {
+		d, err := quality.PairedKID(dataFeats, feats(rows[0].imgs), feats(rows[1].imgs), quality.Options{Seed: q.seed})
+		if err != nil {
+			return fmt.Errorf("eval: paired KID: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "KID×10³ paired, model − vs: %.2f; 95%% of the %d subsets' differences in [%.2f, %.2f]\n",
+			1e3*d.Mean, d.Subsets, 1e3*d.Lo, 1e3*d.Hi)
+	}
 	return nil
 }
 

@@ -75,6 +75,19 @@ func TestEvalSamples(t *testing.T) {
 	}
 }
 
+// With -vs, eval prints the paired KID difference; a model against itself
+// differs by exactly 0 on every subset.
+func TestEvalPairedKID(t *testing.T) {
+	model, data := tinyFolder(t, nil), imageFolder(t, 12)
+	stdout, _, err := runCLI(false, "eval", "-model", model, "-vs", model, "-data", data, "-samples", "12", "-steps", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "KID×10³ paired, model − vs: 0.00; 95% of the 100 subsets' differences in [0.00, 0.00]\n"; !strings.Contains(stdout, want) {
+		t.Errorf("eval -vs printed\n%s\nwithout %q", stdout, want)
+	}
+}
+
 // splitGrid cuts the first n cells of a grid PNG of side×side images into
 // a folder of PNGs, in order.
 func splitGrid(t *testing.T, path string, n, side int) string {

@@ -38,18 +38,9 @@ func Compare(data, samples [][]float64, o Options) (Result, error) {
 	if err := check(data, samples, 2); err != nil {
 		return Result{}, err
 	}
-	if o.Subsets == 0 {
-		o.Subsets = 100
-	}
-	if o.Size == 0 {
-		o.Size = min(len(data), len(samples)) / 2
-	}
-	switch {
-	case o.Subsets < 1:
-		return Result{}, fmt.Errorf("quality: %d subsets: want at least 1", o.Subsets)
-	case o.Size <= CoverageK || o.Size > len(data) || o.Size > len(samples):
-		return Result{}, fmt.Errorf("quality: subsets of %d drawn from %d data and %d samples: want %d .. %d",
-			o.Size, len(data), len(samples), CoverageK+1, min(len(data), len(samples)))
+	o, err := o.resolve(len(data), len(samples))
+	if err != nil {
+		return Result{}, err
 	}
 	g := newGram(data, samples)
 	kid := make([]float64, o.Subsets)
@@ -67,6 +58,71 @@ func Compare(data, samples [][]float64, o Options) (Result, error) {
 	r := Result{Subsets: o.Subsets, Size: o.Size}
 	r.KID.Mean, r.KID.SD = meanSD(kid)
 	r.Coverage.Mean, r.Coverage.SD = meanSD(cov)
+	return r, nil
+}
+
+// resolve fills in the defaults for n data and m samples and checks them.
+func (o Options) resolve(n, m int) (Options, error) {
+	if o.Subsets == 0 {
+		o.Subsets = 100
+	}
+	if o.Size == 0 {
+		o.Size = min(n, m) / 2
+	}
+	switch {
+	case o.Subsets < 1:
+		return o, fmt.Errorf("quality: %d subsets: want at least 1", o.Subsets)
+	case o.Size <= CoverageK || o.Size > n || o.Size > m:
+		return o, fmt.Errorf("quality: subsets of %d drawn from %d data and %d samples: want %d .. %d",
+			o.Size, n, m, CoverageK+1, min(n, m))
+	}
+	return o, nil
+}
+
+// Difference is a paired comparison of two sample sets' KID.
+type Difference struct {
+	Mean   float64 // the mean over subsets of KID(a) − KID(b)
+	Lo, Hi float64 // the 2.5th and 97.5th percentiles of the subset differences
+	Subsets, Size int
+}
+
+// PairedKID compares two equally large sample sets a and b against data
+// over Compare's subsets, paired: subset s draws its data images and its
+// sample indices once (as Compare does from PCG(Seed, s)) and measures
+//
+//	d_s = MMD2(data_s, a_s) − MMD2(data_s, b_s)
+//
+// so the choice of data images, which moves both KIDs alike, cancels. An
+// interval [Lo, Hi] that excludes 0 says the order of a and b does not
+// depend on which images the subsets drew.
+func PairedKID(data, a, b [][]float64, o Options) (Difference, error) {
+	if len(a) != len(b) {
+		return Difference{}, fmt.Errorf("quality: paired KID of %d and %d samples: want as many of each", len(a), len(b))
+	}
+	if err := check(data, a, 2); err != nil {
+		return Difference{}, err
+	}
+	if err := check(data, b, 2); err != nil {
+		return Difference{}, err
+	}
+	o, err := o.resolve(len(data), len(a))
+	if err != nil {
+		return Difference{}, err
+	}
+	g := newGram(data, append(append([][]float64(nil), a...), b...))
+	d := make([]float64, o.Subsets)
+	ya, yb := make([]int, o.Size), make([]int, o.Size)
+	for s := range o.Subsets {
+		rng := rand.New(rand.NewPCG(o.Seed, uint64(s)))
+		x := rng.Perm(len(data))[:o.Size]
+		for i, j := range rng.Perm(len(a))[:o.Size] {
+			ya[i], yb[i] = len(data)+j, len(data)+len(a)+j
+		}
+		d[s] = g.mmd2(x, ya) - g.mmd2(x, yb)
+	}
+	r := Difference{Mean: stat.Mean(d, nil), Subsets: o.Subsets, Size: o.Size}
+	slices.Sort(d)
+	r.Lo, r.Hi = stat.Quantile(0.025, stat.Empirical, d, nil), stat.Quantile(0.975, stat.Empirical, d, nil)
 	return r, nil
 }
 

@@ -147,6 +147,30 @@ func TestCompareKnownCases(t *testing.T) {
 	})
 }
 
+// PairedKID orders a shifted set after one from the data's distribution
+// with an interval that excludes 0, gives exactly 0 for a set against
+// itself, and agrees with the two unpaired means.
+func TestPairedKID(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	data, same, shifted := thumbs(rng, 300, 0), thumbs(rng, 300, 0), thumbs(rng, 300, 0.2)
+	d, err := PairedKID(data, shifted, same, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(d.Lo > 0 && d.Lo <= d.Mean && d.Mean <= d.Hi) {
+		t.Errorf("shifted − same: %+v, want an interval above 0 around the mean", d)
+	}
+	if want := mustCompare(t, data, shifted, Options{}).KID.Mean - mustCompare(t, data, same, Options{}).KID.Mean; math.Abs(d.Mean-want) > 1e-9 {
+		t.Errorf("mean difference %v, want the difference of Compare's means %v", d.Mean, want)
+	}
+	if z, _ := PairedKID(data, same, same, Options{}); z.Mean != 0 || z.Lo != 0 || z.Hi != 0 {
+		t.Errorf("a set against itself: %+v, want 0", z)
+	}
+	if _, err := PairedKID(data, same, same[:200], Options{}); err == nil {
+		t.Error("sets of 300 and 200 samples were paired")
+	}
+}
+
 // TestCompareOneFullSubset: one subset holding every vector is MMD2 and
 // Coverage of the whole sets.
 func TestCompareOneFullSubset(t *testing.T) {
