@@ -388,6 +388,17 @@ func drawPlot(el js.Value, lines []plotLine, marker int) {
 	ctx.Call("stroke")
 }
 
+func (c *ForwardView) choose(e vugu.DOMEvent) {
+	c.Post(ChooseImages{Files: e.JSEventTarget().Get("files"), Forward: true})
+}
+
+func (c *ForwardView) dragOver(e vugu.DOMEvent) { e.PreventDefault() }
+
+func (c *ForwardView) drop(e vugu.DOMEvent) {
+	e.PreventDefault()
+	c.Post(ChooseImages{Files: e.JSEvent().Get("dataTransfer").Get("files"), Forward: true})
+}
+
 // TrainView fine-tunes the model on chosen images, step by step.
 type TrainView struct {
 	State  *State

@@ -158,7 +158,7 @@ func (r *runner) handle(m any) {
 		r.update(m)
 		r.showView()
 	case ChooseImages:
-		r.readImages(js.Value(m.Files))
+		r.readImages(js.Value(m.Files), m.Forward)
 	case imagesRead:
 		r.imagesRead(m)
 	default:

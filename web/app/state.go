@@ -39,6 +39,8 @@ type State struct {
 	// finished run of the sample view: the forward view's x₀.
 	Final     *tensor.Tensor
 	FinalSeed uint64 // the seed of the run that made Final
+	// ForwardNote says why images chosen for the forward view were not all read.
+	ForwardNote string
 	// Beta is the forward view's beta schedule, "" for the model's own.
 	Beta     string
 	Compare  CompareRun
@@ -165,8 +167,18 @@ type (
 	SetBeta     string // the forward view's beta schedule ("" the model's)
 	// ToggleCompare is the compare view's Run/Stop button.
 	ToggleCompare struct{}
-	// ChooseImages is the train view's file input or drop: a FileList.
-	ChooseImages struct{ Files js.Value }
+	// ChooseImages is a file input's or a drop's FileList, for the train
+	// view's images or (Forward) the forward view's x₀.
+	ChooseImages struct {
+		Files   js.Value
+		Forward bool
+	}
+	// OwnImages are images a person chose for the forward view ([B,C,H,W]),
+	// or why none could be read.
+	OwnImages struct {
+		X   *tensor.Tensor
+		Err error
+	}
 	// TrainImages says how many of the chosen files were decoded, or why not.
 	TrainImages struct {
 		N   int
@@ -356,6 +368,14 @@ func Update(s *State, msg any, now time.Time) []any {
 		s.Training.Images, s.Training.Note = m.N, ""
 		if m.Err != nil {
 			s.Training.Note = m.Err.Error()
+		}
+	case OwnImages:
+		s.ForwardNote = ""
+		if m.Err != nil {
+			s.ForwardNote = m.Err.Error()
+		}
+		if m.X != nil {
+			s.Final, s.FinalSeed = m.X, s.Settings.Seed
 		}
 	case SetTrainSteps:
 		if n, err := strconv.Atoi(string(m)); err == nil {

@@ -16,19 +16,23 @@ import (
 	"chrysalis/core/train"
 	"chrysalis/web/engine"
 	"chrysalis/web/promise"
+	"chrysalis/web/settings"
 )
 
 // The train view's side of the runner: it decodes the chosen files, feeds
 // worker 0 its batches and turns its answers into messages.
 
 // readImages decodes the files of a FileList as `chrysalis train` reads a
-// folder (train.DecodeImage), in name order, and keeps them for the batches.
-func (r *runner) readImages(files js.Value) {
+// folder (train.DecodeImage), in name order: for the train view's batches,
+// or as the forward view's x₀ (at most settings.MaxBatch of them).
+func (r *runner) readImages(files js.Value, forward bool) {
 	n := files.Get("length").Int()
 	if n == 0 {
 		return
 	}
-	r.state.Training.Reading = true
+	if !forward {
+		r.state.Training.Reading = true
+	}
 	c, h, w := r.config.InChannels, r.config.SampleSize[0], r.config.SampleSize[1]
 	go func() {
 		type named struct {
@@ -52,7 +56,7 @@ func (r *runner) readImages(files js.Value) {
 			imgs = append(imgs, named{name, x})
 		}
 		slices.SortFunc(imgs, func(a, b named) int { return strings.Compare(a.name, b.name) })
-		read := imagesRead{}
+		read := imagesRead{forward: forward}
 		for _, im := range imgs {
 			read.images = append(read.images, im.x)
 		}
@@ -65,15 +69,38 @@ func (r *runner) readImages(files js.Value) {
 
 // imagesRead is the end of readImages, for the runner's goroutine.
 type imagesRead struct {
-	images []*tensor.Tensor
-	err    error
+	forward bool
+	images  []*tensor.Tensor
+	err     error
 }
 
 func (r *runner) imagesRead(m imagesRead) {
+	if m.forward {
+		r.update(ownImages(m.images, m.err))
+		return
+	}
 	if len(m.images) > 0 {
 		r.trainImages = m.images
 	}
 	r.update(TrainImages{N: len(r.trainImages), Err: m.err})
+}
+
+// ownImages stacks the forward view's chosen images into [B,C,H,W].
+func ownImages(images []*tensor.Tensor, err error) OwnImages {
+	if len(images) > settings.MaxBatch {
+		images = images[:settings.MaxBatch]
+		err = errors.Join(err, fmt.Errorf("only the first %d images are used", settings.MaxBatch))
+	}
+	if len(images) == 0 {
+		return OwnImages{Err: err}
+	}
+	shape := images[0].Shape
+	x := tensor.New(len(images), shape[0], shape[1], shape[2])
+	per := len(images[0].Data)
+	for i, im := range images {
+		copy(x.Data[i*per:], im.Data)
+	}
+	return OwnImages{X: x, Err: err}
 }
 
 // trainNext sends worker 0 the next step's batch (starting the session first).

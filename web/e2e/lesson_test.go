@@ -13,8 +13,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,33 +46,9 @@ func TestForwardView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(tt int, beta string, configBeta string) {
+	check := func(tt int, beta, configBeta string) {
 		t.Helper()
-		data := cfg
-		if configBeta != "" {
-			data = []byte(strings.Replace(string(cfg), `"squaredcos_cap_v2"`, strconv.Quote(configBeta), 1))
-		}
-		sched, err := scheduler.FromConfig(data, scheduler.DDPM, scheduler.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		eps := tensor.New(x0.Shape...)
-		pipeline.NewSeeded(11, 0, 2).Fill(eps)
-		xt, err := sched.AddNoise(x0, eps, []float32{float32(tt)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := pixelDiff(tb.canvas(t, "forward-xt"), grid(t, xt)); diff != "" {
-			t.Errorf("t=%d %s: the page's x_t differs from AddNoise: %s", tt, beta, diff)
-		}
-		if diff := pixelDiff(tb.canvas(t, "forward-x0"), grid(t, x0)); diff != "" {
-			t.Errorf("the page's x₀ differs from the sampled images: %s", diff)
-		}
-		ab := sched.AlphasCumprod()[tt]
-		text := eval[string](t, tb, `document.getElementById("forward-numbers").textContent`)
-		if want := fmt.Sprintf("√ᾱ_t = %.4f, √(1−ᾱ_t) = %.4f", math.Sqrt(float64(ab)), math.Sqrt(float64(1-ab))); !strings.Contains(text, want) {
-			t.Errorf("t=%d %s: the numbers read %q, want %q", tt, beta, text, want)
-		}
+		checkForward(t, tb, cfg, x0, 11, tt, beta, configBeta)
 	}
 	check(300, "the model's schedule", "")
 	tb.shot(t, "forward")
@@ -87,7 +63,53 @@ func TestForwardView(t *testing.T) {
 	tb.setValue(t, "beta", "linear", "change")
 	waitFor[bool](t, tb, `document.getElementById("forward-numbers").dataset.alphaBar !== undefined && document.getElementById("forward-numbers").textContent.includes("0.0")`, 10*time.Second)
 	check(900, "linear", "linear")
+
+	// A person's own images, read as chrysalis train reads a folder.
+	dir, paths := trainImages(t)
+	tb.do(t, chromedp.SetUploadFiles(chromedp.ID("forward-files"), paths))
+	waitFor[bool](t, tb, `document.getElementById("forward-x0").height === 64`, 30*time.Second)
+	ds, err := train.LoadDataset(dir, 3, 32, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := tensor.New(3, 3, 32, 32)
+	for i, x := range ds.Images {
+		copy(own.Data[i*3072:], x.Data)
+	}
+	checkForward(t, tb, cfg, own, 11, 900, "linear, own images", "linear")
 	tb.checkLog(t)
+}
+
+// checkForward checks the forward view's x₀ and x_t canvases and numbers
+// against AddNoise of the core at t, with the seed's ε, under the scheduler
+// config cfg with beta_schedule configBeta ("" keeps cfg's).
+func checkForward(t *testing.T, tb *tab, cfg []byte, x0 *tensor.Tensor, seed uint64, tt int, beta, configBeta string) {
+	t.Helper()
+	data := cfg
+	if configBeta != "" {
+		data = []byte(strings.Replace(string(cfg), `"squaredcos_cap_v2"`, strconv.Quote(configBeta), 1))
+	}
+	sched, err := scheduler.FromConfig(data, scheduler.DDPM, scheduler.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := tensor.New(x0.Shape...)
+	pipeline.NewSeeded(seed, 0, x0.Shape[0]).Fill(eps)
+	xt, err := sched.AddNoise(x0, eps, []float32{float32(tt)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := pixelDiff(tb.canvas(t, "forward-xt"), grid(t, xt)); diff != "" {
+		t.Errorf("t=%d %s: the page's x_t differs from AddNoise: %s", tt, beta, diff)
+	}
+	if diff := pixelDiff(tb.canvas(t, "forward-x0"), grid(t, x0)); diff != "" {
+		t.Errorf("t=%d %s: the page's x₀ differs: %s", tt, beta, diff)
+	}
+	ab := sched.AlphasCumprod()[tt]
+	text := eval[string](t, tb, `document.getElementById("forward-numbers").textContent`)
+	if want := fmt.Sprintf("√ᾱ_t = %.4f, √(1−ᾱ_t) = %.4f", math.Sqrt(float64(ab)), math.Sqrt(float64(1-ab))); !strings.Contains(text, want) {
+		t.Errorf("t=%d %s: the numbers read %q, want %q", tt, beta, text, want)
+	}
 }
 
 // view=compare runs each sampler of the URL's list on the same seed, one
