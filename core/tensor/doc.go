@@ -24,8 +24,8 @@
 // # SIMD
 //
 // Built with GOEXPERIMENT=simd, the GEMM micro-kernel, Exp32 (so SiLU and
-// softmax) and the Winograd input and output transforms (four tiles a
-// vector) use simd/archsimd (simd.go): 8-lane AVX vectors for the GEMM
+// softmax), the rest of SiLU, GroupNorm's scaling, Add and the Winograd input
+// and output transforms (four tiles a vector) use simd/archsimd (simd.go): 8-lane AVX vectors for the GEMM
 // natively when the CPU has AVX2 (simd_amd64.go), 4-lane SIMD128 under wasm
 // (simd_wasm.go). Each lane does the scalar code's float32 operations in the
 // same order, Mul then Add and never a fused multiply-add, so the bits do not

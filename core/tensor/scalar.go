@@ -20,3 +20,12 @@ func inputQuad(dst []float32, ld int, rows []float32, half, tx int) {
 func outputQuad(y []float32, wo int, m []float32, ld int, bias float32) {
 	outputQuadScalar(y, wo, m, ld, bias)
 }
+
+// scaleShift is scaleShiftScalar.
+func scaleShift(d, s []float32, a, b float32) { scaleShiftScalar(d, s, a, b) }
+
+// siluTail is siluTailScalar.
+func siluTail(o, x []float32) { siluTailScalar(o, x) }
+
+// add is addScalar.
+func add(d, a, b []float32) { addScalar(d, a, b) }

@@ -159,3 +159,44 @@ func load4(s []float32, at int) archsimd.Float32x4 {
 func store4(s []float32, at int, v archsimd.Float32x4) {
 	v.StoreArray((*[4]float32)(s[at:]))
 }
+
+// scaleShift sets d[i] = float32(s[i]·a) + b, four values at a time with
+// SIMD (Mul, then Add), the rest as scaleShiftScalar.
+func scaleShift(d, s []float32, a, b float32) {
+	i := 0
+	if useSIMD {
+		s = s[:len(d)]
+		va, vb := archsimd.BroadcastFloat32x4(a), archsimd.BroadcastFloat32x4(b)
+		for ; i+4 <= len(d); i += 4 {
+			store4(d, i, load4(s, i).Mul(va).Add(vb))
+		}
+	}
+	scaleShiftScalar(d[i:], s[i:], a, b)
+}
+
+// siluTail sets o[i] = x[i] / (1 + o[i]), four values at a time with SIMD,
+// the rest as siluTailScalar.
+func siluTail(o, x []float32) {
+	i := 0
+	if useSIMD {
+		x = x[:len(o)]
+		one := archsimd.BroadcastFloat32x4(1)
+		for ; i+4 <= len(o); i += 4 {
+			store4(o, i, load4(x, i).Div(one.Add(load4(o, i))))
+		}
+	}
+	siluTailScalar(o[i:], x[i:])
+}
+
+// add sets d[i] = a[i] + b[i], four values at a time with SIMD, the rest as
+// addScalar.
+func add(d, a, b []float32) {
+	i := 0
+	if useSIMD {
+		a, b = a[:len(d)], b[:len(d)]
+		for ; i+4 <= len(d); i += 4 {
+			store4(d, i, load4(a, i).Add(load4(b, i)))
+		}
+	}
+	addScalar(d[i:], a[i:], b[i:])
+}

@@ -71,6 +71,7 @@ func TestSIMDMatchesScalar(t *testing.T) {
 		x.Data[i] *= 12
 	}
 	check(t, "silu", func() []float32 { return SiLU(x).Data })
+	check(t, "add", func() []float32 { return Add(x, randTensor(49, 3, 5, 7, 9)).Data })
 	tok := randTensor(46, 2, 37, 24)
 	check(t, "attention", func() []float32 { return Attention(tok, tok, tok, 3, 0.8).Data })
 	check(t, "groupnorm", func() []float32 { return GroupNorm(x, 5, randTensor(47, 5).Data, randTensor(48, 5).Data, 1e-5).Data })
