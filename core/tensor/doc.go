@@ -25,14 +25,15 @@
 //
 // Built with GOEXPERIMENT=simd, the GEMM micro-kernel, Exp32 (so SiLU and
 // softmax), the rest of SiLU, GroupNorm's scaling, Add and the Winograd input
-// and output transforms (four tiles a vector) use simd/archsimd (simd.go): 8-lane AVX vectors for the GEMM
-// natively when the CPU has AVX2 (simd_amd64.go), 4-lane SIMD128 under wasm
-// (simd_wasm.go). Each lane does the scalar code's float32 operations in the
-// same order, Mul then Add and never a fused multiply-add, so the bits do not
+// and output transforms (four tiles a vector) use simd/archsimd (simd.go):
+// 8-lane AVX vectors for the GEMM natively when the CPU has AVX2
+// (simd_amd64.go), 4-lane SIMD128 under wasm (simd_wasm.go) and for the
+// rest. Each lane does the scalar code's float32 operations in the same
+// order, Mul then Add and never a fused multiply-add, so the bits do not
 // change. Without the experiment, or on a CPU without AVX2, the scalar
-// kernels run (scalar.go, kernel.go, exp.go, winograd.go); they stay compiled
-// in every build, and TestSIMDMatchesScalar compares the two bit for bit.
-// SIMD reports which run.
+// kernels run (scalar.go, kernel.go, exp.go, winograd.go, ops.go); they stay
+// compiled in every build, and TestSIMDMatchesScalar compares the two bit
+// for bit. SIMD reports which run.
 //
 // # Determinism
 //
