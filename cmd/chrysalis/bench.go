@@ -22,7 +22,8 @@ const benchHelp = `usage: chrysalis bench
 Prints GEMM GFLOP/s (C = A·B, float32) at 256³ and at the convolution shapes of
 the HF course's Unit 1 UNet (im2col: m = out channels, n = pixels, k = 9 · in
 channels), single-threaded and on all cores, and milliseconds per UNet forward
-pass at batch 1 and 4 with the effective GFLOP/s (2 · MACs / time) for:
+pass at batch 1 and 4 with the effective GFLOP/s (2 · MACs / time), of the
+model from Inference that sampling runs, for:
   course         the course's UNet2DModel (64,128,128,256), 32x32, config and
                  formula weights from core/golden/testdata/diffusers/unet_course
   butterflies-32 the shipped default model, from static/models/butterflies-32
@@ -138,10 +139,12 @@ func benchGemm(m, n, k, threads int, d time.Duration) float64 {
 	return 2 * float64(m*n*k) / best.Seconds() / 1e9
 }
 
-// benchForward times forward passes of a batch at t=500 on a fixed input,
-// one at a time for at least d after a warm-up pass (and at least 3), and
-// returns the milliseconds of the fastest.
+// benchForward times forward passes of m.Inference(), as sampling runs it,
+// on a batch at t=500 of a fixed input, one at a time for at least d after a
+// warm-up pass (which packs the weights) and at least 3, and returns the
+// milliseconds of the fastest.
 func benchForward(m *unet.Model, batch int, d time.Duration) (float64, error) {
+	m = m.Inference()
 	h, w := m.Config.SampleSize[0], m.Config.SampleSize[1]
 	x := tensor.New(batch, m.Config.InChannels, h, w)
 	for i := range x.Data {

@@ -196,6 +196,7 @@ func sampleImages(ctx context.Context, m namedModel, q qualityArgs, e env) ([]im
 		}
 		scheds[i] = s
 	}
+	unet := m.model.Inference() // shared by the goroutines
 	out := make([]image.Image, q.samples)
 	errs := make([]error, chunks)
 	var (
@@ -205,7 +206,7 @@ func sampleImages(ctx context.Context, m namedModel, q qualityArgs, e env) ([]im
 	)
 	for _, sched := range scheds {
 		wg.Go(func() {
-			p := &pipeline.Pipeline{UNet: m.model, Scheduler: sched}
+			p := &pipeline.Pipeline{UNet: unet, Scheduler: sched}
 			for {
 				mu.Lock()
 				c := next

@@ -135,7 +135,7 @@ func sample(ctx context.Context, a sampleArgs, e env) error {
 		}
 		bar.step(f)
 	}
-	p := &pipeline.Pipeline{UNet: ck.UNet, Scheduler: sched}
+	p := &pipeline.Pipeline{UNet: ck.UNet.Inference(), Scheduler: sched}
 	start := time.Now()
 	x, err := p.Sample(ctx, o)
 	if err != nil {

@@ -1,6 +1,9 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Padding is the number of zero rows/columns added on each side of an image
 // before a convolution. diffusers' Downsample2D with padding 0 pads
@@ -21,6 +24,35 @@ type Padding struct{ Top, Left, Bottom, Right int }
 // Winograd F(2×2, 3×3) instead (see winograd.go), which rounds differently
 // but as accurately. It panics if the shapes disagree: callers validate them.
 func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
+	return (&ConvWeights{w: w}).Conv2d(x, bias, stride, pad)
+}
+
+// ConvWeights are a convolution's weights w [Cout,Cin,KH,KW] with the forms
+// that Conv2d computes from, W packed for the GEMM and, for Winograd, the
+// transformed U_ξ packed likewise. Conv2d makes them at every call; a
+// ConvWeights from NewConvWeights makes each on its first use and keeps it,
+// for a run of convolutions over unchanged weights (sampling). Its weights
+// must not change while it is in use. It is safe for concurrent use.
+type ConvWeights struct {
+	w              *Tensor
+	keep           bool // keep the packed forms (NewConvWeights)
+	gemmA, winoU   []float32
+	gemmOnce, wino sync.Once
+}
+
+// NewConvWeights returns w, which must be 4-D, with its packed forms kept
+// after their first use. It reads w's data then, not now.
+func NewConvWeights(w *Tensor) *ConvWeights {
+	if len(w.Shape) != 4 {
+		panic(fmt.Sprintf("tensor: convolution weights of shape %v", w.Shape))
+	}
+	return &ConvWeights{w: w, keep: true}
+}
+
+// Conv2d is Conv2d(x, w, bias, stride, pad) for cw's weights w, with the
+// same bits.
+func (cw *ConvWeights) Conv2d(x *Tensor, bias []float32, stride int, pad Padding) *Tensor {
+	w := cw.w
 	if len(x.Shape) != 4 || len(w.Shape) != 4 || x.Shape[1] != w.Shape[1] || stride < 1 ||
 		(bias != nil && len(bias) != w.Shape[0]) {
 		panic(fmt.Sprintf("tensor: Conv2d of %v by %v (bias %d, stride %d)", x.Shape, w.Shape, len(bias), stride))
@@ -31,17 +63,54 @@ func Conv2d(x, w *Tensor, bias []float32, stride int, pad Padding) *Tensor {
 		panic(fmt.Sprintf("tensor: Conv2d of %v by %v gives no output", x.Shape, w.Shape))
 	}
 	winograd := w.Shape[2] == 3 && w.Shape[3] == 3 && stride == 1 && useWinograd(w.Shape[1], w.Shape[0], ho, wo)
-	return conv2d(x, w, bias, stride, pad, winograd)
+	return conv2d(x, cw, bias, stride, pad, winograd)
+}
+
+// packed returns the packed form that pack writes into a slice of n values,
+// and a function to call when done with it: kept in *dst after the first
+// call when cw keeps its forms, else written in pooled scratch.
+func (cw *ConvWeights) packed(dst *[]float32, once *sync.Once, n int, pack func([]float32)) ([]float32, func()) {
+	if cw.keep {
+		once.Do(func() {
+			*dst = make([]float32, n)
+			pack(*dst)
+		})
+		return *dst, func() {}
+	}
+	buf := getBuffer(n)
+	pack((*buf)[:n])
+	return (*buf)[:n], func() { putBuffer(buf) }
+}
+
+// gemmWeights returns W (Cout×Cin·KH·KW) packed by packPanels.
+func (cw *ConvWeights) gemmWeights() ([]float32, func()) {
+	cout, k := cw.w.Shape[0], cw.w.Numel()/cw.w.Shape[0]
+	return cw.packed(&cw.gemmA, &cw.gemmOnce, roundUp(cout, mr)*k, func(ap []float32) { packPanels(ap, cout, k, cw.w.Data, k) })
+}
+
+// winogradWeights returns the U_ξ of the 3x3 weights, packed (weightTiles).
+func (cw *ConvWeights) winogradWeights() ([]float32, func()) {
+	cout, cin := cw.w.Shape[0], cw.w.Shape[1]
+	return cw.packed(&cw.winoU, &cw.wino, 16*roundUp(cout, mr)*cin, func(u []float32) {
+		clear(u) // the rows that pad Cout to a multiple of mr
+		parallelFor(cout, 60*float64(cin), func(lo, hi int) { weightTiles(u, cw.w.Data, lo, hi, cin, cout) })
+	})
 }
 
 // conv2d is Conv2d on validated shapes, as Winograd F(2×2, 3×3) if winograd
 // is set (w must then be 3x3 and stride 1) or else as a GEMM per image.
-func conv2d(x, w *Tensor, bias []float32, stride int, pad Padding, winograd bool) *Tensor {
+func conv2d(x *Tensor, cw *ConvWeights, bias []float32, stride int, pad Padding, winograd bool) *Tensor {
 	n, cin, h, wd := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
-	cout, kh, kw := w.Shape[0], w.Shape[2], w.Shape[3]
+	cout, kh, kw := cw.w.Shape[0], cw.w.Shape[2], cw.w.Shape[3]
 	ho := (h+pad.Top+pad.Bottom-kh)/stride + 1
 	wo := (wd+pad.Left+pad.Right-kw)/stride + 1
 	out := New(n, cout, ho, wo)
+	if winograd {
+		u, done := cw.winogradWeights()
+		defer done()
+		winogradConv(out.Data, x.Data, n, cin, h, wd, pad, u, cout, bias)
+		return out
+	}
 	k, hw := cin*kh*kw, ho*wo
 	// The images are padded once, so that every window lies inside its image.
 	g := convGeometry{cin: cin, h: h + pad.Top + pad.Bottom, w: wd + pad.Left + pad.Right,
@@ -54,10 +123,6 @@ func conv2d(x, w *Tensor, bias []float32, stride int, pad Padding, winograd bool
 		for b := 0; b < n; b++ {
 			padImage(src[b*size:(b+1)*size], x.Data[b*cin*h*wd:(b+1)*cin*h*wd], cin, h, wd, pad)
 		}
-	}
-	if winograd {
-		winogradConv(out.Data, src, n, &g, w.Data, cout, bias)
-		return out
 	}
 	g.taps()
 	// out_b = bias, then out_b += W·col(img_b) for every image b.
@@ -75,7 +140,9 @@ func conv2d(x, w *Tensor, bias []float32, stride int, pad Padding, winograd bool
 			prods[b].pack = func(bp []float32, p0, kb, j0, nb int) { g.pack(bp, img, p0, kb, j0, nb) }
 		}
 	}
-	gemmAcc(cout, hw, k, w.Data, k, prods, hw)
+	ap, done := cw.gemmWeights()
+	defer done()
+	gemmPacked(workers(2*float64(cout)*float64(hw)*float64(k)*float64(n)), cout, hw, k, ap, prods, hw)
 	return out
 }
 

@@ -14,21 +14,26 @@
 // packing of the weights. A 3x3, stride-1 convolution of 8x8 or more pixels
 // and 16 or more channels is Winograd F(2×2, 3×3) instead: 16 GEMMs of
 // Cout×Cin transformed weights by Cin×tiles transformed 4×4 input tiles, 2.25
-// times fewer multiplications, 1.3-2x faster. Natively a large product, the
-// 16 Winograd GEMMs, GroupNorm's groups, SiLU's blocks and attention's
+// times fewer multiplications, 1.3-2x faster. Conv2d packs (and transforms)
+// the weights at every call; a ConvWeights keeps them packed after its first
+// call, for sampling, whose weights do not change. Natively a large product,
+// the 16 Winograd GEMMs, GroupNorm's groups, SiLU's blocks and attention's
 // (image, head) pairs are split over GOMAXPROCS goroutines; under wasm it
 // all runs on one, and the browser parallelises with workers instead.
 //
 // # SIMD
 //
-// Built with GOEXPERIMENT=simd, the GEMM micro-kernel and Exp32 (so SiLU and
-// softmax) use simd/archsimd (simd.go): 8-lane AVX vectors natively when the
-// CPU has AVX2 (simd_amd64.go), 4-lane SIMD128 under wasm (simd_wasm.go).
-// Each lane does the scalar code's float32 operations in the same order, Mul
-// then Add and never a fused multiply-add, so the bits do not change. Without
-// the experiment, or on a CPU without AVX2, the scalar kernels run
-// (scalar.go, kernel.go, exp.go); they stay compiled in every build, and
-// TestSIMDMatchesScalar compares the two bit for bit. SIMD reports which run.
+// Built with GOEXPERIMENT=simd, the GEMM micro-kernel, Exp32 (so SiLU and
+// softmax), the rest of SiLU, GroupNorm's scaling, Add and the Winograd input
+// and output transforms (four tiles a vector) use simd/archsimd (simd.go):
+// 8-lane AVX vectors for the GEMM natively when the CPU has AVX2
+// (simd_amd64.go), 4-lane SIMD128 under wasm (simd_wasm.go) and for the
+// rest. Each lane does the scalar code's float32 operations in the same
+// order, Mul then Add and never a fused multiply-add, so the bits do not
+// change. Without the experiment, or on a CPU without AVX2, the scalar
+// kernels run (scalar.go, kernel.go, exp.go, winograd.go, ops.go); they stay
+// compiled in every build, and TestSIMDMatchesScalar compares the two bit
+// for bit. SIMD reports which run.
 //
 // # Determinism
 //

@@ -77,16 +77,43 @@ func gemmOn(w, m, n, k int, a []float32, lda int, prods []product, ldc int) {
 	if m <= 0 || n <= 0 || k <= 0 || len(prods) == 0 {
 		return
 	}
-	depth := panelDepth(k)
-	mp := roundUp(m, mr)
-	pa := getBuffer(mp * k)
+	pa := getBuffer(roundUp(m, mr) * k)
 	defer putBuffer(pa)
-	ap := (*pa)[:mp*k]
+	ap := (*pa)[:roundUp(m, mr)*k]
+	packPanels(ap, m, k, a, lda)
+	gemmPacked(w, m, n, k, ap, prods, ldc)
+}
+
+// packPanels packs A (m×k, row stride lda) into ap, roundUp(m, mr)·k values,
+// as gemmPacked reads it: the panels of panelDepth(k) columns in turn, each
+// with the rows padded to a multiple of mr in strips of mr rows (packA), so
+// that A[i][p] lies at packedIndex(i, p, m, k).
+func packPanels(ap []float32, m, k int, a []float32, lda int) {
+	depth, mp := panelDepth(k), roundUp(m, mr)
 	for p0 := 0; p0 < k; p0 += depth {
 		kb := min(depth, k-p0)
 		packA(ap[p0*mp:(p0+kb)*mp], a[p0:], lda, m, kb)
 	}
-	job := gemmJob{m: m, n: n, k: k, depth: depth, ap: ap, prods: prods, ldc: ldc}
+}
+
+// packedIndex is the index of A[i][p] in packPanels's layout of an m×k A:
+// in the panel from p0 = p - p mod depth, of depth kb, strip i - i mod mr,
+// row p - p0 of the strip, lane i mod mr.
+func packedIndex(i, p, m, k int) int {
+	depth := panelDepth(k)
+	p0 := p / depth * depth
+	kb := min(depth, k-p0)
+	return p0*roundUp(m, mr) + i/mr*mr*kb + (p-p0)*mr + i%mr
+}
+
+// gemmPacked adds A·B_i into C_i for every product i, with A (m×k) given
+// packed by packPanels, on at most w goroutines.
+func gemmPacked(w, m, n, k int, ap []float32, prods []product, ldc int) {
+	if m <= 0 || n <= 0 || k <= 0 || len(prods) == 0 {
+		return
+	}
+	mp := roundUp(m, mr)
+	job := gemmJob{m: m, n: n, k: k, depth: panelDepth(k), ap: ap[:mp*k], prods: prods, ldc: ldc}
 	strips := (n + nr - 1) / nr
 	units := strips * len(prods)
 	switch {

@@ -39,10 +39,7 @@ func groupNorm(out, x []float32, lo, hi, groups, cg, hw int, gamma, beta []float
 			// y = x·a + b with a = gamma/sqrt(σ²+eps), b = beta - μ·a.
 			a := float32(inv * float64(gamma[c0+ch]))
 			b := float32(float64(beta[c0+ch]) - float64(mean*float64(a)))
-			s, d := src[ch*hw:(ch+1)*hw], dst[ch*hw:(ch+1)*hw]
-			for i, v := range s {
-				d[i] = float32(v*a) + b
-			}
+			scaleShift(dst[ch*hw:(ch+1)*hw], src[ch*hw:(ch+1)*hw], a, b)
 		}
 	}
 }
@@ -90,8 +87,30 @@ func silu(o, x []float32) {
 		o[i] = -v
 	}
 	expInto(o, o)
+	siluTail(o, x)
+}
+
+// scaleShiftScalar sets d[i] = float32(s[i]·a) + b.
+func scaleShiftScalar(d, s []float32, a, b float32) {
+	s = s[:len(d)]
+	for i, v := range s {
+		d[i] = float32(v*a) + b
+	}
+}
+
+// siluTailScalar sets o[i] = x[i] / (1 + o[i]), with o[i] = e^-x[i].
+func siluTailScalar(o, x []float32) {
+	x = x[:len(o)]
 	for i, v := range x {
 		o[i] = v / (1 + o[i])
+	}
+}
+
+// addScalar sets d[i] = a[i] + b[i].
+func addScalar(d, a, b []float32) {
+	a, b = a[:len(d)], b[:len(d)]
+	for i, v := range a {
+		d[i] = v + b[i]
 	}
 }
 
@@ -215,9 +234,7 @@ func Add(a, b *Tensor) *Tensor {
 		panic(fmt.Sprintf("tensor: Add of %v and %v", a.Shape, b.Shape))
 	}
 	out := New(a.Shape...)
-	for i, v := range a.Data {
-		out.Data[i] = v + b.Data[i]
-	}
+	add(out.Data, a.Data, b.Data)
 	return out
 }
 

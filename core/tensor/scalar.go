@@ -10,3 +10,22 @@ func kernel(a, b, c []float32, ldc int) { kernelScalar(a, b, c, ldc) }
 
 // expInto sets dst[i] = Exp32(src[i]); dst may be src.
 func expInto(dst, src []float32) { expScalar(dst, src) }
+
+// inputQuad is inputQuadScalar.
+func inputQuad(dst []float32, ld int, rows []float32, half, tx int) {
+	inputQuadScalar(dst, ld, rows, half, tx)
+}
+
+// outputQuad is outputQuadScalar.
+func outputQuad(y []float32, wo int, m []float32, ld int, bias float32) {
+	outputQuadScalar(y, wo, m, ld, bias)
+}
+
+// scaleShift is scaleShiftScalar.
+func scaleShift(d, s []float32, a, b float32) { scaleShiftScalar(d, s, a, b) }
+
+// siluTail is siluTailScalar.
+func siluTail(o, x []float32) { siluTailScalar(o, x) }
+
+// add is addScalar.
+func add(d, a, b []float32) { addScalar(d, a, b) }

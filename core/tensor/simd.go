@@ -65,3 +65,138 @@ func expQuad(x archsimd.Float32x4) archsimd.Float32x4 {
 	p = p.Mul(r).Add(archsimd.BroadcastFloat32x4(1))
 	return p.Mul(pow2(fn.ConvertToInt32()))
 }
+
+// inputQuad is inputTile for the four tiles at columns 2tx, 2tx+2, 2tx+4,
+// 2tx+6 of rows, writing entry ξ of tile tx+l to dst[ξ·ld+l]: inputQuadSIMD,
+// or inputQuadScalar without SIMD.
+func inputQuad(dst []float32, ld int, rows []float32, half, tx int) {
+	if useSIMD {
+		inputQuadSIMD(dst, ld, rows, half, tx)
+		return
+	}
+	inputQuadScalar(dst, ld, rows, half, tx)
+}
+
+// inputQuadSIMD is inputTile on four lanes, one tile each, operation for
+// operation: entry (i, j) of the four tiles is the vector at
+// rows[i·2·half + (j mod 2)·half + tx + j/2] (splitChannel's layout). Row i
+// of Bᵀ d is t_i = d_0 - d_2, d_1 + d_2, d_2 - d_1, d_1 - d_3 for i = 0..3,
+// and row i of V = t_i B is (t_i0 - t_i2, t_i1 + t_i2, t_i2 - t_i1,
+// t_i1 - t_i3).
+func inputQuadSIMD(dst []float32, ld int, rows []float32, half, tx int) {
+	rw := 2 * half
+	dst = dst[:15*ld+4]
+	r0, r1, r2, r3 := rows[tx:rw], rows[rw+tx:2*rw], rows[2*rw+tx:3*rw], rows[3*rw+tx:4*rw]
+	d10, d11, d12, d13 := load4(r1, 0), load4(r1, half), load4(r1, 1), load4(r1, half+1)
+	d20, d21, d22, d23 := load4(r2, 0), load4(r2, half), load4(r2, 1), load4(r2, half+1)
+	// Rows 1 and 2 of V.
+	t0, t1, t2, t3 := d10.Add(d20), d11.Add(d21), d12.Add(d22), d13.Add(d23)
+	store4(dst, 4*ld, t0.Sub(t2))
+	store4(dst, 5*ld, t1.Add(t2))
+	store4(dst, 6*ld, t2.Sub(t1))
+	store4(dst, 7*ld, t1.Sub(t3))
+	t0, t1, t2, t3 = d20.Sub(d10), d21.Sub(d11), d22.Sub(d12), d23.Sub(d13)
+	store4(dst, 8*ld, t0.Sub(t2))
+	store4(dst, 9*ld, t1.Add(t2))
+	store4(dst, 10*ld, t2.Sub(t1))
+	store4(dst, 11*ld, t1.Sub(t3))
+	// Row 0.
+	t0, t1, t2, t3 = load4(r0, 0).Sub(d20), load4(r0, half).Sub(d21), load4(r0, 1).Sub(d22), load4(r0, half+1).Sub(d23)
+	store4(dst, 0, t0.Sub(t2))
+	store4(dst, ld, t1.Add(t2))
+	store4(dst, 2*ld, t2.Sub(t1))
+	store4(dst, 3*ld, t1.Sub(t3))
+	// Row 3.
+	t0, t1, t2, t3 = d10.Sub(load4(r3, 0)), d11.Sub(load4(r3, half)), d12.Sub(load4(r3, 1)), d13.Sub(load4(r3, half+1))
+	store4(dst, 12*ld, t0.Sub(t2))
+	store4(dst, 13*ld, t1.Add(t2))
+	store4(dst, 14*ld, t2.Sub(t1))
+	store4(dst, 15*ld, t1.Sub(t3))
+}
+
+// outputQuad sets the four 2×2 blocks at y[2l:], y[wo+2l:] (l = 0..3) to
+// bias + Aᵀ M A for M[ξ] = m[ξ·ld+l]: outputQuadSIMD, or outputQuadScalar
+// without SIMD.
+func outputQuad(y []float32, wo int, m []float32, ld int, bias float32) {
+	if useSIMD {
+		outputQuadSIMD(y, wo, m, ld, bias)
+		return
+	}
+	outputQuadScalar(y, wo, m, ld, bias)
+}
+
+// outputQuadSIMD is outputTile on four lanes, one block each, operation for
+// operation: column j of Aᵀ M is s_0j = (M_j + M_4+j) + M_8+j, s_1j =
+// (M_4+j - M_8+j) - M_12+j, and Y = (Aᵀ M) A is y_i0 = (s_i0 + s_i1) + s_i2,
+// y_i1 = (s_i1 - s_i2) - s_i3. The lanes are then stored to their blocks one
+// by one (SIMD128 has no interleaving shuffle in simd/archsimd).
+func outputQuadSIMD(y []float32, wo int, m []float32, ld int, bias float32) {
+	m = m[:15*ld+4]
+	var s0, s1 [4]archsimd.Float32x4
+	for j := range 4 {
+		a, b, c, d := load4(m, j*ld), load4(m, (4+j)*ld), load4(m, (8+j)*ld), load4(m, (12+j)*ld)
+		s0[j] = a.Add(b).Add(c)
+		s1[j] = b.Sub(c).Sub(d)
+	}
+	bv := archsimd.BroadcastFloat32x4(bias)
+	y00 := bv.Add(s0[0].Add(s0[1]).Add(s0[2]))
+	y01 := bv.Add(s0[1].Sub(s0[2]).Sub(s0[3]))
+	y10 := bv.Add(s1[0].Add(s1[1]).Add(s1[2]))
+	y11 := bv.Add(s1[1].Sub(s1[2]).Sub(s1[3]))
+	r0, r1 := (*[8]float32)(y), (*[8]float32)(y[wo:])
+	r0[0], r0[1], r1[0], r1[1] = y00.GetElem(0), y01.GetElem(0), y10.GetElem(0), y11.GetElem(0)
+	r0[2], r0[3], r1[2], r1[3] = y00.GetElem(1), y01.GetElem(1), y10.GetElem(1), y11.GetElem(1)
+	r0[4], r0[5], r1[4], r1[5] = y00.GetElem(2), y01.GetElem(2), y10.GetElem(2), y11.GetElem(2)
+	r0[6], r0[7], r1[6], r1[7] = y00.GetElem(3), y01.GetElem(3), y10.GetElem(3), y11.GetElem(3)
+}
+
+// load4 returns s[at:at+4] as a vector.
+func load4(s []float32, at int) archsimd.Float32x4 {
+	return archsimd.LoadFloat32x4Array((*[4]float32)(s[at:]))
+}
+
+// store4 stores v to s[at:at+4].
+func store4(s []float32, at int, v archsimd.Float32x4) {
+	v.StoreArray((*[4]float32)(s[at:]))
+}
+
+// scaleShift sets d[i] = float32(s[i]·a) + b, four values at a time with
+// SIMD (Mul, then Add), the rest as scaleShiftScalar.
+func scaleShift(d, s []float32, a, b float32) {
+	i := 0
+	if useSIMD {
+		s = s[:len(d)]
+		va, vb := archsimd.BroadcastFloat32x4(a), archsimd.BroadcastFloat32x4(b)
+		for ; i+4 <= len(d); i += 4 {
+			store4(d, i, load4(s, i).Mul(va).Add(vb))
+		}
+	}
+	scaleShiftScalar(d[i:], s[i:], a, b)
+}
+
+// siluTail sets o[i] = x[i] / (1 + o[i]), four values at a time with SIMD,
+// the rest as siluTailScalar.
+func siluTail(o, x []float32) {
+	i := 0
+	if useSIMD {
+		x = x[:len(o)]
+		one := archsimd.BroadcastFloat32x4(1)
+		for ; i+4 <= len(o); i += 4 {
+			store4(o, i, load4(x, i).Div(one.Add(load4(o, i))))
+		}
+	}
+	siluTailScalar(o[i:], x[i:])
+}
+
+// add sets d[i] = a[i] + b[i], four values at a time with SIMD, the rest as
+// addScalar.
+func add(d, a, b []float32) {
+	i := 0
+	if useSIMD {
+		a, b = a[:len(d)], b[:len(d)]
+		for ; i+4 <= len(d); i += 4 {
+			store4(d, i, load4(a, i).Add(load4(b, i)))
+		}
+	}
+	addScalar(d[i:], a[i:], b[i:])
+}

@@ -43,6 +43,7 @@ func TestSIMDMatchesScalar(t *testing.T) {
 		{2, 3, 16, 13, 3, 1, Padding{1, 1, 1, 1}},  // conv_in, im2col
 		{1, 16, 16, 11, 3, 1, Padding{1, 1, 1, 1}}, // Winograd, odd size
 		{3, 17, 20, 8, 3, 1, Padding{1, 1, 1, 1}},  // Winograd
+		{2, 16, 18, 13, 3, 1, Padding{0, 0, 1, 1}}, // Winograd, even left padding
 		{2, 16, 16, 4, 3, 1, Padding{1, 1, 1, 1}},  // im2col at 4x4
 		{2, 12, 10, 9, 3, 2, Padding{0, 0, 1, 1}},  // Downsample2D
 		{2, 24, 8, 7, 1, 1, Padding{}},             // 1x1, direct
@@ -70,6 +71,7 @@ func TestSIMDMatchesScalar(t *testing.T) {
 		x.Data[i] *= 12
 	}
 	check(t, "silu", func() []float32 { return SiLU(x).Data })
+	check(t, "add", func() []float32 { return Add(x, randTensor(49, 3, 5, 7, 9)).Data })
 	tok := randTensor(46, 2, 37, 24)
 	check(t, "attention", func() []float32 { return Attention(tok, tok, tok, 3, 0.8).Data })
 	check(t, "groupnorm", func() []float32 { return GroupNorm(x, 5, randTensor(47, 5).Data, randTensor(48, 5).Data, 1e-5).Data })

@@ -166,6 +166,44 @@ func TestConv2d(t *testing.T) {
 	}
 }
 
+// TestConvWeights checks that a ConvWeights, which keeps its packed forms,
+// gives Conv2d's bits on both paths (Winograd at 9x9, the GEMM at 4x4 and
+// for a strided and a 1x1 kernel) on its first and later calls and from
+// goroutines at once, and that it reads its weights at first use.
+func TestConvWeights(t *testing.T) {
+	cases := []struct {
+		n, cin, hw, cout, k, s int
+		pad                    Padding
+	}{
+		{2, 20, 9, 18, 3, 1, Padding{1, 1, 1, 1}},  // Winograd
+		{2, 20, 4, 18, 3, 1, Padding{1, 1, 1, 1}},  // GEMM
+		{1, 300, 8, 17, 3, 1, Padding{1, 1, 1, 1}}, // Winograd, K over two panels
+		{2, 12, 9, 10, 3, 2, Padding{0, 0, 1, 1}},
+		{2, 24, 7, 8, 1, 1, Padding{}},
+	}
+	for _, tc := range cases {
+		x := randTensor(60, tc.n, tc.cin, tc.hw, tc.hw)
+		w := randTensor(61, tc.cout, tc.cin, tc.k, tc.k)
+		bias := randTensor(62, tc.cout).Data
+		cw := NewConvWeights(w)
+		// Weights written after NewConvWeights and before the first call count.
+		for i := range w.Data {
+			w.Data[i] *= 2
+		}
+		want := Conv2d(x, w, bias, tc.s, tc.pad).Data
+		outs := make([][]float32, 4)
+		withProcs(4, func() {
+			parallel(4, func(i int) { outs[i] = cw.Conv2d(x, bias, tc.s, tc.pad).Data })
+		})
+		outs = append(outs, cw.Conv2d(x, bias, tc.s, tc.pad).Data)
+		for i, got := range outs {
+			if !sameBits(got, want) {
+				t.Errorf("%+v: call %d differs from Conv2d", tc, i)
+			}
+		}
+	}
+}
+
 // TestGroupNorm checks GroupNorm with groups < C, groups = C and one group
 // against a float64 reference to 1e-5 relative.
 func TestGroupNorm(t *testing.T) {

@@ -17,7 +17,14 @@ package tensor
 // and its own tile, not on the batch, the platform or the goroutines. The
 // transforms only add, subtract and halve, and each halving is rounded
 // explicitly (float32(x*0.5)) so that it cannot be fused into an FMA. The
-// weights are transformed on every call: training updates them in place.
+// transformed weights U_ξ come packed for the GEMM (ConvWeights.
+// winogradWeights): made at every call, or once for a run of calls.
+//
+// The input tiles overlap: tile (ty, tx) reads the padded image's rows
+// 2ty..2ty+3 and columns 2tx..2tx+3. Each channel is first copied, padded,
+// with its even and odd columns apart (splitChannel), so that entry (i, j)
+// of four tiles side by side is four consecutive values, which the SIMD
+// transforms load as one vector.
 
 // useWinograd reports whether Conv2d runs a 3x3, stride-1 convolution with
 // cin input and cout output channels and an ho×wo output as Winograd. It
@@ -32,23 +39,20 @@ func useWinograd(cin, cout, ho, wo int) bool {
 }
 
 // winogradConv sets out [N,Cout,Ho,Wo] to the 3x3, stride-1 convolution of
-// the n padded images in src ([N,Cin,g.h,g.w], every window inside) by w
-// [Cout,Cin,3,3], plus bias (nil for none).
-func winogradConv(out, src []float32, n int, g *convGeometry, w []float32, cout int, bias []float32) {
-	cin := g.cin
-	th, tw := (g.ho+1)/2, (g.wo+1)/2
+// the n images x [N,Cin,H,W] zero-padded by pad, with weights whose U_ξ u
+// holds (packed by weightTiles), plus bias (nil for none).
+func winogradConv(out, x []float32, n, cin, h, w int, pad Padding, u []float32, cout int, bias []float32) {
+	ho, wo := h+pad.Top+pad.Bottom-2, w+pad.Left+pad.Right-2
+	th, tw := (ho+1)/2, (wo+1)/2
 	tiles := th * tw
 	cols := n * tiles // column b·tiles + t is tile t of image b
 	strips := (cols + nr - 1) / nr
-	bu := getBuffer(16 * cout * cin)
-	defer putBuffer(bu)
 	bv := getBuffer(16 * cin * strips * nr)
 	defer putBuffer(bv)
 	bm := getBuffer(16 * cout * cols)
 	defer putBuffer(bm)
-	u, v, m := (*bu)[:16*cout*cin], (*bv)[:16*cin*strips*nr], (*bm)[:16*cout*cols]
+	v, m := (*bv)[:16*cin*strips*nr], (*bm)[:16*cout*cols]
 
-	parallelFor(cout, 60*float64(cin), func(lo, hi int) { weightTiles(u, w, lo, hi, cin) })
 	// V_ξ is held as the GEMM packs it (see inputTiles), so that packing a
 	// panel is a copy; the column past cols that completes the last strip
 	// is zero.
@@ -58,15 +62,20 @@ func winogradConv(out, src []float32, n int, g *convGeometry, w []float32, cout 
 	// Natively the transforms of the images' channels are split over the
 	// goroutines that the GEMMs use; each one is computed alone.
 	wk := workers(32 * float64(cout) * float64(cin) * float64(cols))
-	size := g.h * g.w
+	split := splitSize(th, tw)
 	parallel(wk, func(i int) {
+		bs := getBuffer(split)
+		defer putBuffer(bs)
+		s := (*bs)[:split]
 		for bc := n * cin * i / wk; bc < n*cin*(i+1)/wk; bc++ {
-			inputTiles(v, bc/cin*tiles, cin, bc%cin, src[bc*size:(bc+1)*size], g.h, g.w, th, tw)
+			splitChannel(s, x[bc*h*w:(bc+1)*h*w], h, w, pad, tw)
+			inputTiles(v, bc/cin*tiles, cin, bc%cin, s, th, tw)
 		}
 	})
 	// M_ξ = U_ξ·V_ξ: m[(o·16+ξ)·cols + q] = M_o[ξ] of column q. Natively
 	// the 16 products are split over the goroutines, each computed alone.
 	clear(m)
+	size := roundUp(cout, mr) * cin // of one packed U_ξ
 	parallelFor(16, 2*float64(cout)*float64(cin)*float64(cols), func(lo, hi int) {
 		for xi := lo; xi < hi; xi++ {
 			pack := func(bp []float32, p0, kb, j0, nb int) {
@@ -75,10 +84,10 @@ func winogradConv(out, src []float32, n int, g *convGeometry, w []float32, cout 
 					copy(bp[s*kb:(s+nr)*kb], v[from:from+kb*nr])
 				}
 			}
-			gemmOn(1, cout, cols, cin, u[xi*cin:], 16*cin, []product{{pack, m[xi*cols:]}}, 16*cols)
+			gemmPacked(1, cout, cols, cin, u[xi*size:(xi+1)*size], []product{{pack, m[xi*cols:]}}, 16*cols)
 		}
 	})
-	hw := g.ho * g.wo
+	hw := ho * wo
 	parallel(wk, func(i int) {
 		for bo := n * cout * i / wk; bo < n*cout*(i+1)/wk; bo++ {
 			b, o := bo/cout, bo%cout
@@ -86,29 +95,32 @@ func winogradConv(out, src []float32, n int, g *convGeometry, w []float32, cout 
 			if bias != nil {
 				bv = bias[o]
 			}
-			outputTiles(out[bo*hw:(bo+1)*hw], g.ho, g.wo, m[o*16*cols+b*tiles:], cols, tw, bv)
+			outputTiles(out[bo*hw:(bo+1)*hw], ho, wo, m[o*16*cols+b*tiles:], cols, tw, bv)
 		}
 	})
 }
 
-// weightTiles sets u[(o·16+ξ)·Cin + c] to entry ξ of U_{o,c} = G g Gᵀ (4×4,
-// row-major) for the 3×3 kernels g = w[o,c] of w [Cout,Cin,3,3] and the
-// output channels o in [o0,o1), so that U_ξ is u[ξ·Cin:] with row stride
-// 16·Cin.
-func weightTiles(u, w []float32, o0, o1, cin int) {
+// weightTiles writes entry ξ of U_{o,c} = G g Gᵀ (4×4, row-major) for the
+// 3×3 kernels g = w[o,c] of w [Cout,Cin,3,3] and the output channels o in
+// [o0,o1) into u, which holds U_0 … U_15 (Cout×Cin each) one after the other,
+// each packed by packPanels: U_ξ[o][c] at ξ·roundUp(Cout, mr)·Cin +
+// packedIndex(o, c, Cout, Cin). The padding rows past Cout are left alone.
+func weightTiles(u, w []float32, o0, o1, cin, cout int) {
+	size := roundUp(cout, mr) * cin
 	for o := o0; o < o1; o++ {
 		for c := 0; c < cin; c++ {
 			g := w[(o*cin+c)*9 : (o*cin+c+1)*9]
-			dst := u[o*16*cin+c : o*16*cin+c+15*cin+1]
+			dst := u[packedIndex(o, c, cout, cin):]
+			dst = dst[:15*size+1]
 			// G g, a column at a time: r[i][j].
 			r00, r10, r20, r30 := gTimes(g[0], g[3], g[6])
 			r01, r11, r21, r31 := gTimes(g[1], g[4], g[7])
 			r02, r12, r22, r32 := gTimes(g[2], g[5], g[8])
 			// (G g) Gᵀ, a row at a time.
-			dst[0], dst[cin], dst[2*cin], dst[3*cin] = gTimes(r00, r01, r02)
-			dst[4*cin], dst[5*cin], dst[6*cin], dst[7*cin] = gTimes(r10, r11, r12)
-			dst[8*cin], dst[9*cin], dst[10*cin], dst[11*cin] = gTimes(r20, r21, r22)
-			dst[12*cin], dst[13*cin], dst[14*cin], dst[15*cin] = gTimes(r30, r31, r32)
+			dst[0], dst[size], dst[2*size], dst[3*size] = gTimes(r00, r01, r02)
+			dst[4*size], dst[5*size], dst[6*size], dst[7*size] = gTimes(r10, r11, r12)
+			dst[8*size], dst[9*size], dst[10*size], dst[11*size] = gTimes(r20, r21, r22)
+			dst[12*size], dst[13*size], dst[14*size], dst[15*size] = gTimes(r30, r31, r32)
 		}
 	}
 }
@@ -118,39 +130,82 @@ func gTimes(a, b, c float32) (float32, float32, float32, float32) {
 	return a, float32((a + b + c) * 0.5), float32((a - b + c) * 0.5), c
 }
 
-// inputTiles writes V_c = Bᵀ d B for every 4×4 tile d of the channel image
-// img (h×w, zero past its edges), th×tw tiles with top-left corners (2ty, 2tx),
-// as columns q0+t, t = ty·tw+tx, of the V_ξ that v holds in the GEMM's packed
-// layout: v[((s·16+ξ)·Cin + c)·nr + j] is entry ξ of column s·nr+j.
-func inputTiles(v []float32, q0, cin, c int, img []float32, h, w, th, tw int) {
-	for t := 0; t < th*tw; t++ {
-		y0, x0 := 2*(t/tw), 2*(t%tw)
-		var d [16]float32
-		if y0+4 <= h && x0+4 <= w {
-			r := img[y0*w+x0 : (y0+3)*w+x0+4]
-			d = [16]float32{r[0], r[1], r[2], r[3], r[w], r[w+1], r[w+2], r[w+3],
-				r[2*w], r[2*w+1], r[2*w+2], r[2*w+3], r[3*w], r[3*w+1], r[3*w+2], r[3*w+3]}
-		} else {
-			for i := 0; i < 4 && y0+i < h; i++ {
-				for j := 0; j < 4 && x0+j < w; j++ {
-					d[4*i+j] = img[(y0+i)*w+x0+j]
-				}
-			}
+// splitSize is the size of splitChannel's copy of a channel with th×tw
+// tiles: 2·th+2 rows, every tile's rows, of 2·(tw+1) values.
+func splitSize(th, tw int) int { return (2*th + 2) * 2 * (tw + 1) }
+
+// splitChannel copies the channel image img (h×w), zero-padded by pad, into
+// s, splitSize(th, tw) values: row r of the padded image is s[r·2(tw+1):],
+// its column 2k at k and its column 2k+1 at tw+1+k, with zeros past the
+// padded image, so that every tile lies inside s.
+func splitChannel(s, img []float32, h, w int, pad Padding, tw int) {
+	half := tw + 1
+	clear(s)
+	for y := 0; y < h; y++ {
+		row := s[(pad.Top+y)*2*half : (pad.Top+y+1)*2*half]
+		src := img[y*w : (y+1)*w]
+		// Source column x lands on padded column x + Left.
+		even, odd := row[:half], row[half:]
+		if pad.Left%2 == 1 {
+			even, odd = odd, even
 		}
-		q := q0 + t
-		ld := cin * nr
-		at := (q/nr*16*cin+c)*nr + q%nr
-		dst := v[at : at+15*ld+1]
-		// Bᵀ d, a column at a time: t[i][j].
-		t00, t10, t20, t30 := bTTimes(d[0], d[4], d[8], d[12])
-		t01, t11, t21, t31 := bTTimes(d[1], d[5], d[9], d[13])
-		t02, t12, t22, t32 := bTTimes(d[2], d[6], d[10], d[14])
-		t03, t13, t23, t33 := bTTimes(d[3], d[7], d[11], d[15])
-		// (Bᵀ d) B, a row at a time.
-		dst[0], dst[ld], dst[2*ld], dst[3*ld] = bTTimes(t00, t01, t02, t03)
-		dst[4*ld], dst[5*ld], dst[6*ld], dst[7*ld] = bTTimes(t10, t11, t12, t13)
-		dst[8*ld], dst[9*ld], dst[10*ld], dst[11*ld] = bTTimes(t20, t21, t22, t23)
-		dst[12*ld], dst[13*ld], dst[14*ld], dst[15*ld] = bTTimes(t30, t31, t32, t33)
+		for x := 0; x < w; x += 2 {
+			even[(x+pad.Left)/2] = src[x]
+		}
+		for x := 1; x < w; x += 2 {
+			odd[(x+pad.Left)/2] = src[x]
+		}
+	}
+}
+
+// inputTiles writes V_c = Bᵀ d B for every 4×4 tile d of the padded channel
+// image in s (splitChannel's layout), th×tw tiles with top-left corners
+// (2ty, 2tx), as columns q0+t, t = ty·tw+tx, of the V_ξ that v holds in the
+// GEMM's packed layout: v[((s·16+ξ)·Cin + c)·nr + j] is entry ξ of column
+// s·nr+j. Four tiles side by side whose columns start at a multiple of 4
+// (so lie in one strip) go through inputQuad.
+func inputTiles(v []float32, q0, cin, c int, s []float32, th, tw int) {
+	half := tw + 1
+	ld := cin * nr
+	for ty := 0; ty < th; ty++ {
+		rows := s[2*ty*2*half : (2*ty+4)*2*half]
+		for tx := 0; tx < tw; {
+			q := q0 + ty*tw + tx
+			dst := v[(q/nr*16*cin+c)*nr+q%nr:]
+			if tx+4 <= tw && q%4 == 0 {
+				inputQuad(dst, ld, rows, half, tx)
+				tx += 4
+				continue
+			}
+			inputTile(dst, ld, rows, half, tx)
+			tx++
+		}
+	}
+}
+
+// inputTile writes entry ξ of V = Bᵀ d B to dst[ξ·ld] for the tile d at
+// column 2tx of rows, the tile's four rows in splitChannel's layout:
+// d[i][j] = rows[i·2·half + (j mod 2)·half + tx + j/2].
+func inputTile(dst []float32, ld int, rows []float32, half, tx int) {
+	rw := 2 * half
+	d := func(i, j int) float32 { return rows[i*rw+j%2*half+tx+j/2] }
+	dst = dst[:15*ld+1]
+	// Bᵀ d, a column at a time: t[i][j].
+	t00, t10, t20, t30 := bTTimes(d(0, 0), d(1, 0), d(2, 0), d(3, 0))
+	t01, t11, t21, t31 := bTTimes(d(0, 1), d(1, 1), d(2, 1), d(3, 1))
+	t02, t12, t22, t32 := bTTimes(d(0, 2), d(1, 2), d(2, 2), d(3, 2))
+	t03, t13, t23, t33 := bTTimes(d(0, 3), d(1, 3), d(2, 3), d(3, 3))
+	// (Bᵀ d) B, a row at a time.
+	dst[0], dst[ld], dst[2*ld], dst[3*ld] = bTTimes(t00, t01, t02, t03)
+	dst[4*ld], dst[5*ld], dst[6*ld], dst[7*ld] = bTTimes(t10, t11, t12, t13)
+	dst[8*ld], dst[9*ld], dst[10*ld], dst[11*ld] = bTTimes(t20, t21, t22, t23)
+	dst[12*ld], dst[13*ld], dst[14*ld], dst[15*ld] = bTTimes(t30, t31, t32, t33)
+}
+
+// inputQuadScalar is inputQuad tile by tile.
+func inputQuadScalar(dst []float32, ld int, rows []float32, half, tx int) {
+	for l := range 4 {
+		inputTile(dst[l:], ld, rows, half, tx+l)
 	}
 }
 
@@ -160,29 +215,49 @@ func bTTimes(a, b, c, d float32) (float32, float32, float32, float32) {
 }
 
 // outputTiles sets every 2×2 block of y (ho×wo), the one at (2ty, 2tx)
-// clipped to y, to bias + Aᵀ M A, where M[ξ] = m[ξ·ld + ty·tw+tx].
+// clipped to y, to bias + Aᵀ M A, where M[ξ] = m[ξ·ld + ty·tw+tx]. Four
+// whole blocks side by side go through outputQuad.
 func outputTiles(y []float32, ho, wo int, m []float32, ld, tw int, bias float32) {
-	for t := 0; t < (ho+1)/2*tw; t++ {
-		y0, x0 := 2*(t/tw), 2*(t%tw)
-		src := m[t : t+15*ld+1]
-		// Aᵀ M, a column at a time: s[i][j].
-		s00, s10 := aTTimes(src[0], src[4*ld], src[8*ld], src[12*ld])
-		s01, s11 := aTTimes(src[ld], src[5*ld], src[9*ld], src[13*ld])
-		s02, s12 := aTTimes(src[2*ld], src[6*ld], src[10*ld], src[14*ld])
-		s03, s13 := aTTimes(src[3*ld], src[7*ld], src[11*ld], src[15*ld])
-		// (Aᵀ M) A, a row at a time.
-		y00, y01 := aTTimes(s00, s01, s02, s03)
-		y10, y11 := aTTimes(s10, s11, s12, s13)
-		if y0+2 <= ho && x0+2 <= wo {
-			r := y[y0*wo+x0 : (y0+1)*wo+x0+2]
-			r[0], r[1], r[wo], r[wo+1] = bias+y00, bias+y01, bias+y10, bias+y11
-			continue
-		}
-		for i, v := range [2][2]float32{{y00, y01}, {y10, y11}} {
-			for j := 0; j < 2 && y0+i < ho && x0+j < wo; j++ {
-				y[(y0+i)*wo+x0+j] = bias + v[j]
+	for ty := 0; ty < (ho+1)/2; ty++ {
+		y0 := 2 * ty
+		for tx := 0; tx < tw; {
+			x0, t := 2*tx, ty*tw+tx
+			if y0+2 <= ho && x0+8 <= wo {
+				outputQuad(y[y0*wo+x0:], wo, m[t:], ld, bias)
+				tx += 4
+				continue
 			}
+			y00, y01, y10, y11 := outputTile(m[t:], ld)
+			for i, v := range [2][2]float32{{y00, y01}, {y10, y11}} {
+				for j := 0; j < 2 && y0+i < ho && x0+j < wo; j++ {
+					y[(y0+i)*wo+x0+j] = bias + v[j]
+				}
+			}
+			tx++
 		}
+	}
+}
+
+// outputTile returns Aᵀ M A, row-major, for M[ξ] = m[ξ·ld].
+func outputTile(m []float32, ld int) (y00, y01, y10, y11 float32) {
+	src := m[:15*ld+1]
+	// Aᵀ M, a column at a time: s[i][j].
+	s00, s10 := aTTimes(src[0], src[4*ld], src[8*ld], src[12*ld])
+	s01, s11 := aTTimes(src[ld], src[5*ld], src[9*ld], src[13*ld])
+	s02, s12 := aTTimes(src[2*ld], src[6*ld], src[10*ld], src[14*ld])
+	s03, s13 := aTTimes(src[3*ld], src[7*ld], src[11*ld], src[15*ld])
+	// (Aᵀ M) A, a row at a time.
+	y00, y01 = aTTimes(s00, s01, s02, s03)
+	y10, y11 = aTTimes(s10, s11, s12, s13)
+	return y00, y01, y10, y11
+}
+
+// outputQuadScalar is outputQuad block by block.
+func outputQuadScalar(y []float32, wo int, m []float32, ld int, bias float32) {
+	for l := range 4 {
+		y00, y01, y10, y11 := outputTile(m[l:], ld)
+		r := y[2*l : wo+2*l+2]
+		r[0], r[1], r[wo], r[wo+1] = bias+y00, bias+y01, bias+y10, bias+y11
 	}
 }
 

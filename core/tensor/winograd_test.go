@@ -34,8 +34,8 @@ func TestWinograd(t *testing.T) {
 			bias = randTensor(42, tc.cout).Data
 		}
 		want := refConv(x, w, bias, 1, tc.pad)
-		wino := checkClose(t, fmt.Sprintf("winograd %+v", tc), conv2d(x, w, bias, 1, tc.pad, true).Data, want, 1e-5)
-		gemm := checkClose(t, fmt.Sprintf("gemm %+v", tc), conv2d(x, w, bias, 1, tc.pad, false).Data, want, 1e-5)
+		wino := checkClose(t, fmt.Sprintf("winograd %+v", tc), conv2d(x, &ConvWeights{w: w}, bias, 1, tc.pad, true).Data, want, 1e-5)
+		gemm := checkClose(t, fmt.Sprintf("gemm %+v", tc), conv2d(x, &ConvWeights{w: w}, bias, 1, tc.pad, false).Data, want, 1e-5)
 		t.Logf("%+v: max abs err winograd %.2e, gemm %.2e", tc, wino, gemm)
 	}
 }
@@ -47,7 +47,7 @@ func TestWinogradInvariant(t *testing.T) {
 	x := randTensor(43, 3, 24, 13, 11)
 	w := randTensor(44, 20, 24, 3, 3)
 	bias := randTensor(45, 20).Data
-	conv := func(x *Tensor) *Tensor { return conv2d(x, w, bias, 1, Padding{1, 1, 1, 1}, true) }
+	conv := func(x *Tensor) *Tensor { return conv2d(x, &ConvWeights{w: w}, bias, 1, Padding{1, 1, 1, 1}, true) }
 	var batch *Tensor
 	withProcs(1, func() { batch = conv(x) })
 	withProcs(4, func() {
@@ -74,7 +74,7 @@ func TestWinogradPlatformBits(t *testing.T) {
 	x := randTensor(46, 2, 12, 11, 9)
 	w := randTensor(47, 10, 12, 3, 3)
 	bias := randTensor(48, 10).Data
-	if h := hashBits(conv2d(x, w, bias, 1, Padding{1, 1, 1, 1}, true).Data); h != winogradBits {
+	if h := hashBits(conv2d(x, &ConvWeights{w: w}, bias, 1, Padding{1, 1, 1, 1}, true).Data); h != winogradBits {
 		t.Errorf("output bits hash to %#x, want %#x", h, uint64(winogradBits))
 	}
 }
@@ -100,7 +100,7 @@ func BenchmarkConvPath(b *testing.B) {
 				w := randTensor(2, s.cout, s.cin, 3, 3)
 				bias := randTensor(3, s.cout).Data
 				for b.Loop() {
-					conv2d(x, w, bias, 1, Padding{1, 1, 1, 1}, winograd)
+					conv2d(x, &ConvWeights{w: w}, bias, 1, Padding{1, 1, 1, 1}, winograd)
 				}
 				reportGFLOPs(b, 2*float64(s.cout*s.cin*9*s.hw*s.hw))
 			})

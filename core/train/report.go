@@ -124,7 +124,7 @@ func (t *Trainer) writeSamples(ctx context.Context, epoch int) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("train: samples: %w", err)
 	}
-	p := pipeline.Pipeline{UNet: t.emaModel, Scheduler: sched}
+	p := pipeline.Pipeline{UNet: t.emaModel.Inference(), Scheduler: sched}
 	x, err := p.Sample(ctx, pipeline.Options{Steps: sampleSteps, Batch: sampleCount})
 	if err != nil {
 		return "", fmt.Errorf("train: samples: %w", err)

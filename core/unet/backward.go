@@ -1,6 +1,7 @@
 package unet
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -41,6 +42,9 @@ func (tp *Tape) popInt() int               { return tp.pop().(int) }
 // Backward needs. Dropout is not implemented, so a config with dropout > 0
 // is refused. The tape holds every intermediate activation of the batch.
 func (m *Model) ForwardTrain(x *tensor.Tensor, timesteps []float32) (*tensor.Tensor, *Tape, error) {
+	if m.inference {
+		return nil, nil, errors.New("unet: ForwardTrain on a model from Inference, whose weights must not change")
+	}
 	if m.Config.Dropout != 0 {
 		return nil, nil, fmt.Errorf("unet: config key \"dropout\": training with dropout %v is not implemented", m.Config.Dropout)
 	}

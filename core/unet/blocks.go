@@ -14,10 +14,14 @@ type conv struct {
 	w, b   *tensor.Tensor // w [Cout,Cin,K,K], b [Cout]
 	stride int
 	pad    tensor.Padding
+	kept   *tensor.ConvWeights // w with its packed forms kept, in a model from Inference; else nil
 }
 
 // forward: out = w ⋆ x + b, (B,Cin,H,W) -> (B,Cout,Ho,Wo).
 func (c *conv) forward(x *tensor.Tensor) *tensor.Tensor {
+	if c.kept != nil {
+		return c.kept.Conv2d(x, c.b.Data, c.stride, c.pad)
+	}
 	return tensor.Conv2d(x, c.w, c.b.Data, c.stride, c.pad)
 }
 

@@ -24,7 +24,8 @@ type Model struct {
 	normOut                  groupNorm // conv_norm_out
 	convOut                  conv
 
-	params []Named // every tensor above, by name, in Params order
+	params    []Named // every tensor above, by name, in Params order
+	inference bool    // made by Inference
 }
 
 // New builds the model that cfg describes from its weights, keyed by
@@ -45,6 +46,24 @@ func New(cfg Config, weights map[string]*tensor.Tensor) (*Model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// Inference returns m prepared for a run of forward passes over unchanged
+// weights, such as a sampling run: a model on the same weight tensors whose
+// convolutions keep their weights packed (and Winograd-transformed) for the
+// kernels after their first use, where m repacks them at every pass. Its
+// Forward gives m's bits. m's weights must not change while it is in use:
+// after a training step, take a new one. It refuses ForwardTrain.
+func (m *Model) Inference() *Model {
+	weights := make(map[string]*tensor.Tensor, len(m.params))
+	for _, p := range m.params {
+		weights[p.Name] = p.Tensor
+	}
+	w, _ := newWeightSet(weights) // m's own names: none is a duplicate
+	w.keep = true
+	f := build(m.Config, w)
+	f.inference = true
+	return f
 }
 
 // Param is one tensor of a UNet2DModel state dict.

@@ -19,6 +19,7 @@ type weightSet struct {
 	err     error
 	listed  []Param
 	named   []Named // the tensors handed out, in order
+	keep    bool    // convolutions keep their packed weights (Inference)
 }
 
 // legacyAttention maps the 2022 AttentionBlock parameter names (diffusers <
@@ -93,7 +94,11 @@ func (w *weightSet) get(name string, shape ...int) *tensor.Tensor {
 }
 
 func (w *weightSet) conv(name string, cin, cout, k, stride int, pad tensor.Padding) conv {
-	return conv{w: w.get(name+".weight", cout, cin, k, k), b: w.get(name+".bias", cout), stride: stride, pad: pad}
+	c := conv{w: w.get(name+".weight", cout, cin, k, k), b: w.get(name+".bias", cout), stride: stride, pad: pad}
+	if w.keep {
+		c.kept = tensor.NewConvWeights(c.w)
+	}
+	return c
 }
 
 func (w *weightSet) linear(name string, in, out int) linear {

@@ -89,6 +89,8 @@ func (e *Engine) Run(ctx context.Context, j Job, onStep func(image int, f pipeli
 	if j.Count < 1 || j.Count > pipeline.MaxBatch {
 		return fmt.Errorf("engine: %d images in a run: want 1 to %d", j.Count, pipeline.MaxBatch)
 	}
+	// The lanes share one Inference: the weights stay put during a run.
+	m := e.unetModel().Inference()
 	lanes := make([]*lane, j.Count)
 	for k := range lanes {
 		sched, err := scheduler.FromConfig(e.ckpt.SchedulerConfig, class, scheduler.Options{Eta: j.Eta})
@@ -96,7 +98,7 @@ func (e *Engine) Run(ctx context.Context, j Job, onStep func(image int, f pipeli
 			return fmt.Errorf("scheduler_config.json: %w", err)
 		}
 		lanes[k] = &lane{
-			p:    &pipeline.Pipeline{UNet: e.unetModel(), Scheduler: sched},
+			p:    &pipeline.Pipeline{UNet: m, Scheduler: sched},
 			turn: make(chan struct{}),
 			out:  make(chan laneEvent),
 		}

@@ -38,7 +38,9 @@ func finalSample(t *testing.T, e *Engine) []float32 {
 // TestTrainSession fine-tunes the default model for a step through the
 // engine and checks it against core/train's FineTune on the same batch (the
 // same bits), then that a run samples from the fine-tuned weights, that the
-// exported files load with them, and that a reset brings the loaded weights
+// exported files load with them, that after this step and a second one a run
+// samples what an engine loaded from the exported files does (no run reuses
+// weights packed before a step), and that a reset brings the loaded weights
 // back.
 func TestTrainSession(t *testing.T) {
 	files := modelFiles(t)
@@ -108,6 +110,28 @@ func TestTrainSession(t *testing.T) {
 	for i, p := range ck.UNet.Parameters() {
 		if !slices.Equal(p.Tensor.Data, got[i].Tensor.Data) {
 			t.Fatalf("exported %s differs", p.Name)
+		}
+	}
+	for step := 1; ; step++ {
+		fresh, err := Load(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(tuned, finalSample(t, fresh)) {
+			t.Errorf("after step %d a run differs from one on the exported weights", step)
+		}
+		if step == 2 {
+			break
+		}
+		if _, err := e.TrainStep(batch); err != nil {
+			t.Fatal(err)
+		}
+		prev := tuned
+		if tuned = finalSample(t, e); slices.Equal(tuned, prev) {
+			t.Fatal("step 2 changed no sample")
+		}
+		if out, err = e.TrainFiles(); err != nil {
+			t.Fatal(err)
 		}
 	}
 	e.TrainReset()
