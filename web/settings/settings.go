@@ -80,7 +80,7 @@ type View struct {
 var Views = []View{
 	{Name: "sample", Label: "Sample"},
 	{Name: "forward", Label: "Add noise"},
-	{Name: "compare", Label: "Compare samplers"},
+	{Name: "compare", Label: "Compare"},
 	{Name: "train", Label: "Train"},
 }
 
