@@ -58,18 +58,26 @@ func Parse(q url.Values, models []string) (Settings, []Notice) {
 		}
 	}
 
-	if v, ok := get("steps"); ok {
-		if n, msg := parseInt(v, MinSteps, MaxSteps); msg != "" {
-			if n == 0 {
-				note("steps", v, "%s; using %d", msg, s.Steps)
-			} else {
-				s.Steps = n
-				note("steps", v, "%s; using %d", msg, n)
-			}
-		} else {
-			s.Steps = n
+	// setInt reads parameter p, a whole number clamped to [lo, hi], into
+	// *field, which keeps its value when p is not a number.
+	setInt := func(p string, lo, hi int, field *int) {
+		v, ok := get(p)
+		if !ok {
+			return
+		}
+		n, msg := parseInt(v, lo, hi)
+		switch {
+		case msg == notANumber:
+			note(p, v, "%s; using %d", msg, *field)
+		case msg != "":
+			*field = n
+			note(p, v, "%s; using %d", msg, n)
+		default:
+			*field = n
 		}
 	}
+
+	setInt("steps", MinSteps, MaxSteps, &s.Steps)
 
 	if v, ok := get("seed"); ok {
 		if n, msg := parseSeed(v); msg != "" {
@@ -84,18 +92,7 @@ func Parse(q url.Values, models []string) (Settings, []Notice) {
 		}
 	}
 
-	if v, ok := get("batch"); ok {
-		if n, msg := parseInt(v, MinBatch, MaxBatch); msg != "" {
-			if n == 0 {
-				note("batch", v, "%s; using %d", msg, s.Batch)
-			} else {
-				s.Batch = n
-				note("batch", v, "%s; using %d", msg, n)
-			}
-		} else {
-			s.Batch = n
-		}
-	}
+	setInt("batch", MinBatch, MaxBatch, &s.Batch)
 
 	if v, ok := get("eta"); ok {
 		e, err := strconv.ParseFloat(v, 64)
@@ -136,18 +133,7 @@ func Parse(q url.Values, models []string) (Settings, []Notice) {
 		}
 	}
 
-	if v, ok := get("t"); ok {
-		if n, msg := parseInt(v, 0, MaxT); msg != "" {
-			if msg == notANumber {
-				note("t", v, "%s; using %d", msg, s.T)
-			} else {
-				s.T = n
-				note("t", v, "%s; using %d", msg, n)
-			}
-		} else {
-			s.T = n
-		}
-	}
+	setInt("t", 0, MaxT, &s.T)
 
 	if v, ok := get("compare"); ok {
 		if runs, err := ParseCompare(v); err != nil {
