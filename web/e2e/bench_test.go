@@ -17,7 +17,8 @@ import (
 // Run press to the last worker's done), with navigator.hardwareConcurrency
 // set to 1 and to 2 so that the page starts 1 or 2 workers. It also reports
 // each worker's wasm memory after the first run and after the last one, to
-// show that runs do not grow it. make bench-browser runs 20 runs each.
+// show that runs do not grow it beyond the settling of the heap. make
+// bench-browser runs 20 runs each.
 func BenchmarkRunToImage(b *testing.B) {
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
@@ -54,7 +55,10 @@ func BenchmarkRunToImage(b *testing.B) {
 			b.ReportMetric(float64(slices.Max(last))/(1<<20), "MiB/worker-after-last")
 			b.Logf("%d runs: seconds %v; wasm memory per worker after the first run %v, after the last %v", len(secs), secs, first, last)
 			for w := range last {
-				if last[w] > first[w] {
+				// The heap settles within the worker's memory limit over the
+				// first runs (web/engine's memoryLimit); a leak of a run's
+				// packed weights or activations would add tens of MiB.
+				if last[w] > first[w]+8<<20 {
 					b.Errorf("worker %d's wasm memory grew from %d to %d bytes over %d runs", w, first[w], last[w], len(secs))
 				}
 				if last[w] >= 128<<20 {

@@ -9,6 +9,7 @@ import (
 	"chrysalis/core/pipeline"
 	"chrysalis/core/scheduler"
 	"chrysalis/core/train"
+	"chrysalis/core/unet"
 )
 
 // Message kinds of the page ↔ worker protocol (see the package doc).
@@ -26,6 +27,10 @@ const (
 type Engine struct {
 	ckpt *checkpoint.Checkpoint
 	ft   *train.FineTune // the fine-tuning session, nil when none
+	// inf is the model runs sample from, prepared once (unet's Inference:
+	// packed weights kept) and dropped whenever the weights change, so a
+	// worker's runs reuse one set of packed weights and its memory stays flat.
+	inf *unet.Model
 }
 
 // weightsName is where the checkpoint loader looks for the weights. The
@@ -90,7 +95,10 @@ func (e *Engine) Run(ctx context.Context, j Job, onStep func(image int, f pipeli
 		return fmt.Errorf("engine: %d images in a run: want 1 to %d", j.Count, pipeline.MaxBatch)
 	}
 	// The lanes share one Inference: the weights stay put during a run.
-	m := e.unetModel().Inference()
+	if e.inf == nil {
+		e.inf = e.unetModel().Inference()
+	}
+	m := e.inf
 	lanes := make([]*lane, j.Count)
 	for k := range lanes {
 		sched, err := scheduler.FromConfig(e.ckpt.SchedulerConfig, class, scheduler.Options{Eta: j.Eta})

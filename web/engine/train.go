@@ -35,12 +35,12 @@ func (e *Engine) TrainStart(o TrainOptions) error {
 	if err != nil {
 		return err
 	}
-	e.ft = ft
+	e.ft, e.inf = ft, nil
 	return nil
 }
 
 // TrainReset ends the session: Run samples from the loaded weights again.
-func (e *Engine) TrainReset() { e.ft = nil }
+func (e *Engine) TrainReset() { e.ft, e.inf = nil, nil }
 
 // Training says whether a fine-tuning session is on.
 func (e *Engine) Training() bool { return e.ft != nil }
@@ -68,6 +68,7 @@ func (e *Engine) TrainStep(batch []float32) (*train.StepResult, error) {
 	for i := range images {
 		images[i] = tensor.From(batch[i*per:(i+1)*per], s...)
 	}
+	e.inf = nil // the step changes the weights in place
 	return e.ft.Step(images)
 }
 

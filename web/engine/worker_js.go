@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall/js"
@@ -15,11 +16,19 @@ import (
 	"chrysalis/web/inbox"
 )
 
+// memoryLimit is the worker's soft Go memory limit (runtime/debug).
+const memoryLimit = 112 << 20
+
 // Serve runs the worker: it takes the messages that arrived while the Go
 // runtime started (worker.js queues them), then every later one, and never
 // returns. Loads and runs are done one at a time in arrival order; a cancel
 // takes effect at once, and a run sees it at its next step.
 func Serve() {
+	// WebAssembly memory never shrinks, so the heap is bounded: the model
+	// (its weights, their packed copies and a run's activations) needs about
+	// 100 MiB for butterflies-32, and without a limit GOGC lets the heap grow
+	// towards twice the live data.
+	debug.SetMemoryLimit(memoryLimit)
 	self := js.Global()
 	messages := inbox.New()
 	self.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
