@@ -31,7 +31,9 @@ from each checkpoint's scheduler config, -steps (default 25 for ddim, as
 "chrysalis sample" does) and -seed: image i is image i of "chrysalis sample
 -seed S". -images DIR scores the images of DIR (the first N with -samples)
 instead of sampling, e.g. another sampler's output or a held-out half of the
-data. See package chrysalis/core/quality for the equations.
+data. With -vs, the two models' KIDs are also compared on the same subsets
+(the model's minus -vs's, with the range of 95% of the subsets'
+differences). See package chrysalis/core/quality for the equations.
 `
 
 // qualityArgs are eval's sample-quality flags.
