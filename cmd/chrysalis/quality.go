@@ -88,6 +88,7 @@ type qualityRow struct {
 	imgs          []image.Image
 	r             quality.Result
 	hues          quality.Hues
+	rough         quality.Estimate
 }
 
 // namedModel is a checkpoint and the folder it came from.
@@ -151,8 +152,9 @@ func evalQuality(ctx context.Context, q qualityArgs, ds *train.Dataset, models [
 			return fmt.Errorf("eval: %s: %w", row.label, err)
 		}
 		row.hues = quality.HueHistogram(row.imgs)
+		row.rough = quality.MeanRoughness(row.imgs)
 	}
-	printQuality(e.stdout, len(data), data[0].Bounds().Size(), dataHues, rows)
+	printQuality(e.stdout, len(data), data[0].Bounds().Size(), dataHues, quality.MeanRoughness(data), rows)
 	if len(rows) == 2 {
 		d, err := quality.PairedKID(dataFeats, feats(rows[0].imgs), feats(rows[1].imgs), quality.Options{Seed: q.seed})
 		if err != nil {
@@ -257,27 +259,29 @@ func sampleImages(ctx context.Context, m namedModel, q qualityArgs, e env) ([]im
 //
 //	sample quality against 832 data images at 32×32 (8×8 RGB thumbnails in [0, 1]):
 //	  model   static/models/butterflies-32: 256 samples, ddim 25 steps, seed 42
-//	          KID×10³         coverage k=5   hue TV  chromatic
-//	  data                                            9.3%
-//	  model     4.12 ± 0.80    0.712 ± 0.031  0.183    8.1%
+//	          KID×10³         coverage k=5   hue TV  chromatic  roughness
+//	  data                                             9.3%   0.141 ± 0.031
+//	  model     4.12 ± 0.80    0.712 ± 0.031  0.183    8.1%   0.162 ± 0.040
 //	KID and coverage: mean ± sd over 100 subsets of 128 data images and 128 samples
+//	roughness: mean |Laplacian| at 32×32 per image, mean ± sd
 //	hue, % of the chromatic pixels (max−min ≥ 0.2) in 30° bins:
 //	          red ora yel cha grn spr cya azu blu vio mag ros
 //	  data     12  40 ...
-func printQuality(w io.Writer, n int, size image.Point, dataHues quality.Hues, rows []*qualityRow) {
+func printQuality(w io.Writer, n int, size image.Point, dataHues quality.Hues, dataRough quality.Estimate, rows []*qualityRow) {
 	fmt.Fprintf(w, "sample quality against %d data images at %d×%d (%d×%d RGB thumbnails in [0, 1]):\n",
 		n, size.X, size.Y, quality.ThumbSide, quality.ThumbSide)
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-7s %s\n", r.label, r.source)
 	}
-	fmt.Fprintf(w, "  %-7s %-14s  %-13s  %-6s  %s\n", "", "KID×10³", fmt.Sprintf("coverage k=%d", quality.CoverageK), "hue TV", "chromatic")
-	fmt.Fprintf(w, "  %-7s %-14s  %-13s  %-6s  %5.1f%%\n", "data", "", "", "", 100*dataHues.Chromatic)
+	fmt.Fprintf(w, "  %-7s %-14s  %-13s  %-6s  %-9s  %s\n", "", "KID×10³", fmt.Sprintf("coverage k=%d", quality.CoverageK), "hue TV", "chromatic", "roughness")
+	fmt.Fprintf(w, "  %-7s %-14s  %-13s  %-6s  %5.1f%%     %5.3f ± %.3f\n", "data", "", "", "", 100*dataHues.Chromatic, dataRough.Mean, dataRough.SD)
 	for _, r := range rows {
-		fmt.Fprintf(w, "  %-7s %6.2f ± %-5.2f  %5.3f ± %-5.3f  %-6.3f  %5.1f%%\n", r.label, 1e3*r.r.KID.Mean, 1e3*r.r.KID.SD,
-			r.r.Coverage.Mean, r.r.Coverage.SD, quality.TotalVariation(r.hues, dataHues), 100*r.hues.Chromatic)
+		fmt.Fprintf(w, "  %-7s %6.2f ± %-5.2f  %5.3f ± %-5.3f  %-6.3f  %5.1f%%     %5.3f ± %.3f\n", r.label, 1e3*r.r.KID.Mean, 1e3*r.r.KID.SD,
+			r.r.Coverage.Mean, r.r.Coverage.SD, quality.TotalVariation(r.hues, dataHues), 100*r.hues.Chromatic, r.rough.Mean, r.rough.SD)
 	}
 	fmt.Fprintf(w, "KID and coverage: mean ± sd over %d subsets of %d data images and %d samples\n",
 		rows[0].r.Subsets, rows[0].r.Size, rows[0].r.Size)
+	fmt.Fprintf(w, "roughness: mean |Laplacian| at %d×%d per image (quality.Roughness), mean ± sd\n", size.X, size.Y)
 	fmt.Fprintf(w, "hue, %% of the chromatic pixels (max−min ≥ %g) in 30° bins:\n        ", quality.MinChroma)
 	for _, name := range quality.HueNames {
 		fmt.Fprintf(w, " %s", name)

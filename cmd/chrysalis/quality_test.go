@@ -47,7 +47,7 @@ func TestEvalSamples(t *testing.T) {
 			t.Errorf("eval -samples printed\n%s\nwithout %q", stdout, want)
 		}
 	}
-	if !regexp.MustCompile(`\n  model +-?\d+\.\d\d ± \d+\.\d\d +\d\.\d{3} ± \d\.\d{3}  (\d\.\d{3}|NaN) +\d+\.\d%\n`).MatchString(stdout) {
+	if !regexp.MustCompile(`\n  model +-?\d+\.\d\d ± \d+\.\d\d +\d\.\d{3} ± \d\.\d{3}  (\d\.\d{3}|NaN) +\d+\.\d% +\d\.\d{3} ± \d\.\d{3}\n`).MatchString(stdout) {
 		t.Errorf("no model row in\n%s", stdout)
 	}
 	got := qualityLines(t, stdout)
@@ -106,7 +106,7 @@ func splitGrid(t *testing.T, path string, n, side int) string {
 }
 
 // TestEvalImagesItself scores a folder against itself: the hue histograms
-// are the same, so their distance is exactly 0.
+// are the same, so their distance is exactly 0, and so are the roughnesses.
 func TestEvalImagesItself(t *testing.T) {
 	model, data := tinyFolder(t, nil), imageFolder(t, 12)
 	stdout, _, err := runCLI(false, "eval", "-model", model, "-data", data, "-images", data)
@@ -114,8 +114,13 @@ func TestEvalImagesItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stdout, "  images  "+data+": 12 images\n") ||
-		!regexp.MustCompile(`\n  images +-?\d+\.\d\d ± \d+\.\d\d +\d\.\d{3} ± \d\.\d{3}  0\.000 +\d+\.\d%\n`).MatchString(stdout) {
+		!regexp.MustCompile(`\n  images +-?\d+\.\d\d ± \d+\.\d\d +\d\.\d{3} ± \d\.\d{3}  0\.000 +\d+\.\d% +\d\.\d{3} ± \d\.\d{3}\n`).MatchString(stdout) {
 		t.Errorf("eval -images itself printed\n%s", stdout)
+	}
+	// The same images are exactly as rough as the data.
+	rough := regexp.MustCompile(`(?m)^  (data|images) .*%\s+(\d\.\d{3} ± \d\.\d{3})$`).FindAllStringSubmatch(stdout, -1)
+	if len(rough) != 2 || rough[0][2] != rough[1][2] {
+		t.Errorf("roughness of the data and of the same images: %q", rough)
 	}
 	lines := qualityLines(t, stdout)
 	if hues := lines[len(lines)-2:]; hues[0] != hues[1] {

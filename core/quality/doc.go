@@ -43,4 +43,11 @@
 // ½ Σ_b |p_b − q_b|, is the distance between the samples' and the data's
 // histograms (0: the same colours in the same proportions, 1: no colour in
 // common).
+//
+// Thumbnails cannot see texture, so Roughness, the mean absolute Laplacian
+// of an image at its own resolution, measures it: speckled samples and
+// ragged outlines are rougher than the data.
+//
+// PairedKID compares two models on the same subsets, so the data images a
+// subset draws, which move both KIDs alike, cancel from the difference.
 package quality

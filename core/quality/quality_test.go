@@ -344,3 +344,35 @@ func TestHueHistogramMixed(t *testing.T) {
 		t.Errorf("TotalVariation(red, white) = %v, want NaN", got)
 	}
 }
+
+// Roughness by hand: a flat image is 0, a checkerboard of 0 and 1 gives
+// |4·1 − 0| = |4·0 − 4| = 4 at every interior pixel, and one bright pixel in
+// a flat 3×3 image gives its own |4·1| = 4.
+func TestRoughness(t *testing.T) {
+	flat := image.NewNRGBA(image.Rect(0, 0, 5, 4))
+	checker := image.NewNRGBA(image.Rect(0, 0, 5, 4))
+	for y := range 4 {
+		for x := range 5 {
+			flat.SetNRGBA(x, y, color.NRGBA{80, 80, 80, 255})
+			if (x+y)%2 == 0 {
+				checker.SetNRGBA(x, y, color.NRGBA{255, 255, 255, 255})
+			} else {
+				checker.SetNRGBA(x, y, color.NRGBA{0, 0, 0, 255})
+			}
+		}
+	}
+	dot := image.NewNRGBA(image.Rect(0, 0, 3, 3))
+	dot.SetNRGBA(1, 1, color.NRGBA{255, 255, 255, 255})
+	for _, c := range []struct {
+		name string
+		img  image.Image
+		want float64
+	}{{"flat", flat, 0}, {"checkerboard", checker, 4}, {"dot", dot, 4}, {"2×2", image.NewNRGBA(image.Rect(0, 0, 2, 2)), 0}} {
+		if got := Roughness(c.img); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s: roughness %v, want %v", c.name, got, c.want)
+		}
+	}
+	if e := MeanRoughness([]image.Image{flat, checker}); e.Mean != 2 {
+		t.Errorf("mean roughness of flat and checkerboard %v, want 2", e)
+	}
+}
