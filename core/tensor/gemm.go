@@ -87,7 +87,7 @@ func gemmOn(w, m, n, k int, a []float32, lda int, prods []product, ldc int) {
 // packPanels packs A (m×k, row stride lda) into ap, roundUp(m, mr)·k values,
 // as gemmPacked reads it: the panels of panelDepth(k) columns in turn, each
 // with the rows padded to a multiple of mr in strips of mr rows (packA), so
-// that A[i][p] lies at packedIndex(i, p, m, k).
+// that A[i][p] lies at packedIndex(i, p, m, k, panelDepth(k)).
 func packPanels(ap []float32, m, k int, a []float32, lda int) {
 	depth, mp := panelDepth(k), roundUp(m, mr)
 	for p0 := 0; p0 < k; p0 += depth {
@@ -96,11 +96,11 @@ func packPanels(ap []float32, m, k int, a []float32, lda int) {
 	}
 }
 
-// packedIndex is the index of A[i][p] in packPanels's layout of an m×k A:
-// in the panel from p0 = p - p mod depth, of depth kb, strip i - i mod mr,
-// row p - p0 of the strip, lane i mod mr.
-func packedIndex(i, p, m, k int) int {
-	depth := panelDepth(k)
+// packedIndex is the index of A[i][p] in packPanels's layout of an m×k A
+// whose panels are depth = panelDepth(k) deep (a caller in a loop works it
+// out once): in the panel from p0 = p - p mod depth, of depth kb, strip
+// i - i mod mr, row p - p0 of the strip, lane i mod mr.
+func packedIndex(i, p, m, k, depth int) int {
 	p0 := p / depth * depth
 	kb := min(depth, k-p0)
 	return p0*roundUp(m, mr) + i/mr*mr*kb + (p-p0)*mr + i%mr

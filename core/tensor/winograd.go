@@ -104,13 +104,14 @@ func winogradConv(out, x []float32, n, cin, h, w int, pad Padding, u []float32, 
 // 3×3 kernels g = w[o,c] of w [Cout,Cin,3,3] and the output channels o in
 // [o0,o1) into u, which holds U_0 … U_15 (Cout×Cin each) one after the other,
 // each packed by packPanels: U_ξ[o][c] at ξ·roundUp(Cout, mr)·Cin +
-// packedIndex(o, c, Cout, Cin). The padding rows past Cout are left alone.
+// packedIndex(o, c, Cout, Cin, panelDepth(Cin)). The padding rows past Cout
+// are left alone.
 func weightTiles(u, w []float32, o0, o1, cin, cout int) {
-	size := roundUp(cout, mr) * cin
+	size, depth := roundUp(cout, mr)*cin, panelDepth(cin)
 	for o := o0; o < o1; o++ {
 		for c := 0; c < cin; c++ {
 			g := w[(o*cin+c)*9 : (o*cin+c+1)*9]
-			dst := u[packedIndex(o, c, cout, cin):]
+			dst := u[packedIndex(o, c, cout, cin, depth):]
 			dst = dst[:15*size+1]
 			// G g, a column at a time: r[i][j].
 			r00, r10, r20, r30 := gTimes(g[0], g[3], g[6])
