@@ -81,8 +81,8 @@ func (o Options) resolve(n, m int) (Options, error) {
 
 // Difference is a paired comparison of two sample sets' KID.
 type Difference struct {
-	Mean   float64 // the mean over subsets of KID(a) − KID(b)
-	Lo, Hi float64 // the 2.5th and 97.5th percentiles of the subset differences
+	Mean          float64 // the mean over subsets of KID(a) − KID(b)
+	Lo, Hi        float64 // the 2.5th and 97.5th percentiles of the subset differences
 	Subsets, Size int
 }
 
