@@ -1,10 +1,10 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
 	"image"
 	"math"
-	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,7 +17,6 @@ import (
 	"chrysalis/core/tensor"
 	"chrysalis/web/settings"
 )
-
 
 // Tabs links the views (hidden in an embed, which shows one view).
 type Tabs struct {
@@ -431,8 +430,16 @@ func (s *State) trainLabel() string {
 	return fmt.Sprintf("Train %d step%s", tr.Steps, plural(tr.Steps))
 }
 
-func (s *State) trainStepsValue() string { tr := s.Training; tr.defaults(); return strconv.Itoa(tr.Steps) }
-func (s *State) trainBatchValue() string { tr := s.Training; tr.defaults(); return strconv.Itoa(tr.Batch) }
+func (s *State) trainStepsValue() string {
+	tr := s.Training
+	tr.defaults()
+	return strconv.Itoa(tr.Steps)
+}
+func (s *State) trainBatchValue() string {
+	tr := s.Training
+	tr.defaults()
+	return strconv.Itoa(tr.Batch)
+}
 
 func (s *State) trainImagesText() string {
 	tr := s.Training

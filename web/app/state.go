@@ -163,8 +163,8 @@ type (
 	SetView     string
 	// ScrubTo shows the finished run's kept step with this index.
 	ScrubTo string
-	SetT        string // the forward view's timestep
-	SetBeta     string // the forward view's beta schedule ("" the model's)
+	SetT    string // the forward view's timestep
+	SetBeta string // the forward view's beta schedule ("" the model's)
 	// ToggleCompare is the compare view's Run/Stop button.
 	ToggleCompare struct{}
 	// ChooseImages is a file input's or a drop's FileList, for the train
