@@ -30,6 +30,8 @@ test: test-native test-wasm test-fuzz test-e2e
 # (GOEXPERIMENT empty: no simd/archsimd), which must give the same bits.
 KERNEL_PKGS := ./core/tensor ./core/unet ./core/checkpoint
 test-native:
+	@unformatted=$$($(GOROOT)/bin/gofmt -l cmd core web wasm); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt'ed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	GOAMD64=v3 $(GO) test -count=1 $(KERNEL_PKGS) ./core/scheduler
