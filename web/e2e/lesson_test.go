@@ -64,6 +64,13 @@ func TestForwardView(t *testing.T) {
 	waitFor[bool](t, tb, `document.getElementById("forward-numbers").dataset.alphaBar !== undefined && document.getElementById("forward-numbers").textContent.includes("0.0")`, 10*time.Second)
 	check(900, "linear", "linear")
 
+	// The embed code is this view's, at this t.
+	tb.do(t, chromedp.Click(chromedp.ID("copy-embed")))
+	code := waitFor[string](t, tb, `document.getElementById("embed-code")?.value`, 10*time.Second)
+	if !strings.Contains(code, "&amp;embed=1&amp;view=forward&amp;t=900") {
+		t.Errorf("the forward view's embed code is %s", code)
+	}
+
 	// A person's own images, read as chrysalis train reads a folder.
 	dir, paths := trainImages(t)
 	tb.do(t, chromedp.SetUploadFiles(chromedp.ID("forward-files"), paths))
