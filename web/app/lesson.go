@@ -166,17 +166,3 @@ func trainBatch(s, batch, n int) []int {
 	}
 	return idx
 }
-
-// defaults fills the controls a session has not set.
-func (tr *Training) defaults() {
-	if tr.Steps == 0 {
-		tr.Steps = DefaultTrainSteps
-	}
-	if tr.Batch == 0 {
-		tr.Batch = DefaultTrainBatch
-	}
-}
-
-// clearDownload withdraws an export of older weights (the runner revokes
-// the URL when it makes the next one).
-func (tr *Training) clearDownload() { tr.Download = "" }

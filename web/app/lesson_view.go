@@ -110,6 +110,15 @@ func (c *ForwardView) drawPlot(el js.Value) {
 	if s.SchedulerConfig == nil {
 		return
 	}
+	// Renders come many times a second while the view's images are sampled;
+	// the plot changes only with the schedule, t or the canvas's size. The
+	// canvas remembers what it shows (a new canvas remembers nothing).
+	key := fmt.Sprintf("%p %s %d %v %v %v", s.SchedulerConfig, s.Beta, s.Settings.T,
+		el.Get("clientWidth").Float(), el.Get("clientHeight").Float(), js.Global().Get("devicePixelRatio").Float())
+	if el.Get("dataset").Get("plotted").String() == key {
+		return
+	}
+	el.Get("dataset").Set("plotted", key)
 	curves, err := scheduleCurves(s.SchedulerConfig)
 	if err != nil {
 		return
@@ -425,21 +434,11 @@ func (s *State) trainLabel() string {
 	if s.Training.Phase == Running {
 		return "Stop"
 	}
-	tr := s.Training
-	tr.defaults()
-	return fmt.Sprintf("Train %d step%s", tr.Steps, plural(tr.Steps))
+	return fmt.Sprintf("Train %d step%s", s.Training.Steps, plural(s.Training.Steps))
 }
 
-func (s *State) trainStepsValue() string {
-	tr := s.Training
-	tr.defaults()
-	return strconv.Itoa(tr.Steps)
-}
-func (s *State) trainBatchValue() string {
-	tr := s.Training
-	tr.defaults()
-	return strconv.Itoa(tr.Batch)
-}
+func (s *State) trainStepsValue() string { return strconv.Itoa(s.Training.Steps) }
+func (s *State) trainBatchValue() string { return strconv.Itoa(s.Training.Batch) }
 
 func (s *State) trainImagesText() string {
 	tr := s.Training

@@ -199,14 +199,9 @@ func (r *runner) exec(cmd any) {
 	case SendTrain:
 		r.pool.post(0, map[string]any{"kind": c.Kind})
 	case CollectRun:
-		r.viewer.post(map[string]any{"kind": "done", "runId": c.RunID})
-		x, err := r.finalSamples()
-		r.inbox.Post(RunImages{RunID: c.RunID, X: x, Err: err})
+		r.collect(c.RunID)
 	case MakePNG:
-		r.viewer.post(map[string]any{"kind": "done", "runId": c.RunID})
-		x, err := r.finalSamples()
-		r.inbox.Post(RunImages{RunID: c.RunID, X: x, Err: err})
-		url, err := r.makePNG(x, err)
+		url, err := r.makePNG(r.collect(c.RunID))
 		gif, gifErr := r.makeGIF()
 		r.inbox.Post(PNGReady{RunID: c.RunID, URL: url, Name: c.Name, GIF: gif, Err: errors.Join(err, gifErr)})
 	case CopyText:
@@ -429,6 +424,15 @@ func (r *runner) workerMessage(m workerMessage) {
 		}
 		r.update(WorkerFailed{RunID: r.runID, Err: err})
 	}
+}
+
+// collect ends run id in the viewer and posts its final samples as
+// RunImages; it returns them too.
+func (r *runner) collect(id int) (*tensor.Tensor, error) {
+	r.viewer.post(map[string]any{"kind": "done", "runId": id})
+	x, err := r.finalSamples()
+	r.inbox.Post(RunImages{RunID: id, X: x, Err: err})
+	return x, err
 }
 
 // finalSamples gathers the last frame of every image (its final sample)

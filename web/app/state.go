@@ -256,6 +256,7 @@ func Update(s *State, msg any, now time.Time) []any {
 	switch m := msg.(type) {
 	case Started:
 		s.PageURL, s.Cores = m.PageURL, max(m.Cores, 1)
+		s.Training = Training{Steps: DefaultTrainSteps, Batch: DefaultTrainBatch}
 		if m.Err != nil {
 			s.Err = "The model list could not be read: " + m.Err.Error()
 			s.Settings, _ = settings.Parse(m.Query, nil)
@@ -295,7 +296,9 @@ func Update(s *State, msg any, now time.Time) []any {
 			return nil
 		}
 		s.Settings.Model = string(m)
-		s.Training = Training{} // a new load drops the session with the worker's model
+		// A new load drops the session with the worker's model, and the
+		// images, which were read at the old model's size.
+		s.Training = Training{Steps: s.Training.Steps, Batch: s.Training.Batch}
 		return append(s.settingsChanged(), s.load()...)
 	case SetScheduler:
 		next := s.Settings.WithScheduler(string(m))
@@ -335,7 +338,7 @@ func Update(s *State, msg any, now time.Time) []any {
 		s.Run.Scrub = min(max(k, 0), len(steps)-1)
 		return []any{ShowStep{RunID: s.Run.ID, Step: steps[s.Run.Scrub]}}
 	case SetView:
-		if !knownView(string(m)) || string(m) == s.Settings.View {
+		if !settings.IsView(string(m)) || string(m) == s.Settings.View {
 			return nil
 		}
 		s.Settings.View = string(m)
@@ -394,9 +397,9 @@ func Update(s *State, msg any, now time.Time) []any {
 		case tr.Images == 0 || s.Load.Phase != Ready || s.Run.Phase == Running:
 			return nil
 		}
-		tr.defaults()
-		tr.Phase, tr.Note, tr.Target, tr.Started, tr.Elapsed = Running, "", tr.Step+tr.Steps, now, 0
-		tr.clearDownload()
+		// The export of older weights goes; the runner revokes its URL when
+		// it makes the next one.
+		tr.Phase, tr.Note, tr.Target, tr.Started, tr.Elapsed, tr.Download = Running, "", tr.Step+tr.Steps, now, 0, ""
 		start := !tr.Session
 		tr.Session = true
 		return []any{TrainNext{Start: start, Seed: s.Settings.Seed, Step: tr.Step + 1, Batch: tr.Batch}}
@@ -547,7 +550,7 @@ func (s *State) load() []any {
 		return nil
 	}
 	s.Load = Load{Model: m.Name, Phase: Loading}
-	return []any{LoadModel{Model: m, Workers: s.workers()}}
+	return []any{LoadModel{Model: m, Workers: s.workers(s.Settings.Batch)}}
 }
 
 // start begins a run with the current settings.
@@ -559,7 +562,7 @@ func (s *State) start(now time.Time) []any {
 // startWith begins a run with settings rs, for compare entry entry (1-based;
 // 0 for the sample view).
 func (s *State) startWith(rs settings.Settings, entry int, now time.Time) []any {
-	workers := min(max(s.Cores, 1), rs.Batch)
+	workers := s.workers(rs.Batch)
 	if s.Training.Session {
 		workers = 1 // only worker 0 holds the fine-tuned weights
 	}
@@ -610,17 +613,8 @@ func (s *State) sampleForForward(now time.Time) []any {
 	return nil
 }
 
-// workers is the number of workers a model load starts: min(cores, batch).
-func (s *State) workers() int { return min(max(s.Cores, 1), s.Settings.Batch) }
-
-func knownView(name string) bool {
-	for _, v := range settings.Views {
-		if v.Name == name {
-			return true
-		}
-	}
-	return false
-}
+// workers is the number of workers for batch images: min(cores, batch).
+func (s *State) workers(batch int) int { return min(max(s.Cores, 1), batch) }
 
 // stop cancels the running run (and so the comparison it belongs to).
 func (s *State) stop(note string) []any {

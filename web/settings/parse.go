@@ -126,7 +126,7 @@ func Parse(q url.Values, models []string) (Settings, []Notice) {
 	}
 
 	if v, ok := get("view"); ok {
-		if name := strings.ToLower(v); knownView(name) {
+		if name := strings.ToLower(v); IsView(name) {
 			s.View = name
 		} else {
 			note("view", v, "is not one of %s; using %s", viewNames(), s.View)

@@ -84,7 +84,8 @@ var Views = []View{
 	{Name: "train", Label: "Train"},
 }
 
-func knownView(name string) bool {
+// IsView says whether name is the Name of one of Views.
+func IsView(name string) bool {
 	for _, v := range Views {
 		if v.Name == name {
 			return true
