@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/gif"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -137,6 +138,35 @@ func TestGIFErrors(t *testing.T) {
 	} {
 		if _, err := GIF(c.frames, c.scale); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("got %v, want an error containing %q", err, c.want)
+		}
+	}
+}
+
+// nearest.index is color.Palette.Index on opaque colours: every colour of a
+// coarse grid against palettes with repeated entries (ties go to the first)
+// and against one of 256 random colours.
+func TestNearestIsPaletteIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := make(color.Palette, 256)
+	for i := range random {
+		random[i] = color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 0xff}
+	}
+	pals := []color.Palette{
+		random,
+		{color.RGBA{10, 10, 10, 0xff}, color.RGBA{30, 30, 30, 0xff}, color.RGBA{10, 10, 10, 0xff}, color.RGBA{20, 20, 20, 0xff}},
+		{color.RGBA{0, 0, 0, 0xff}, color.RGBA{255, 255, 255, 0xff}},
+	}
+	for k, pal := range pals {
+		n := nearestOf(pal)
+		for r := 0; r < 256; r += 5 {
+			for g := 0; g < 256; g += 7 {
+				for b := 0; b < 256; b += 3 {
+					c := color.RGBA{uint8(r), uint8(g), uint8(b), 0xff}
+					if got, want := int(n.index(c)), pal.Index(c); got != want {
+						t.Fatalf("palette %d, colour %v: index %d, color.Palette.Index %d", k, c, got, want)
+					}
+				}
+			}
 		}
 	}
 }

@@ -86,9 +86,15 @@ func inputQuad(dst []float32, ld int, rows []float32, half, tx int) {
 func inputQuadSIMD(dst []float32, ld int, rows []float32, half, tx int) {
 	rw := 2 * half
 	dst = dst[:15*ld+4]
-	r0, r1, r2, r3 := rows[tx:rw], rows[rw+tx:2*rw], rows[2*rw+tx:3*rw], rows[3*rw+tx:4*rw]
-	d10, d11, d12, d13 := load4(r1, 0), load4(r1, half), load4(r1, 1), load4(r1, half+1)
-	d20, d21, d22, d23 := load4(r2, 0), load4(r2, half), load4(r2, 1), load4(r2, half+1)
+	// Row i's even columns 2tx… start at rows[i·rw+tx], its odd ones at
+	// rows[i·rw+half+tx]: entry (i, j) is lanes j/2…j/2+3 of one of them.
+	// Array pointers make the loads' bounds checks one per pointer.
+	e0, o0 := (*[5]float32)(rows[tx:]), (*[5]float32)(rows[half+tx:])
+	e1, o1 := (*[5]float32)(rows[rw+tx:]), (*[5]float32)(rows[rw+half+tx:])
+	e2, o2 := (*[5]float32)(rows[2*rw+tx:]), (*[5]float32)(rows[2*rw+half+tx:])
+	e3, o3 := (*[5]float32)(rows[3*rw+tx:]), (*[5]float32)(rows[3*rw+half+tx:])
+	d10, d11, d12, d13 := lo4(e1), lo4(o1), hi4(e1), hi4(o1)
+	d20, d21, d22, d23 := lo4(e2), lo4(o2), hi4(e2), hi4(o2)
 	// Rows 1 and 2 of V.
 	t0, t1, t2, t3 := d10.Add(d20), d11.Add(d21), d12.Add(d22), d13.Add(d23)
 	store4(dst, 4*ld, t0.Sub(t2))
@@ -101,18 +107,22 @@ func inputQuadSIMD(dst []float32, ld int, rows []float32, half, tx int) {
 	store4(dst, 10*ld, t2.Sub(t1))
 	store4(dst, 11*ld, t1.Sub(t3))
 	// Row 0.
-	t0, t1, t2, t3 = load4(r0, 0).Sub(d20), load4(r0, half).Sub(d21), load4(r0, 1).Sub(d22), load4(r0, half+1).Sub(d23)
+	t0, t1, t2, t3 = lo4(e0).Sub(d20), lo4(o0).Sub(d21), hi4(e0).Sub(d22), hi4(o0).Sub(d23)
 	store4(dst, 0, t0.Sub(t2))
 	store4(dst, ld, t1.Add(t2))
 	store4(dst, 2*ld, t2.Sub(t1))
 	store4(dst, 3*ld, t1.Sub(t3))
 	// Row 3.
-	t0, t1, t2, t3 = d10.Sub(load4(r3, 0)), d11.Sub(load4(r3, half)), d12.Sub(load4(r3, 1)), d13.Sub(load4(r3, half+1))
+	t0, t1, t2, t3 = d10.Sub(lo4(e3)), d11.Sub(lo4(o3)), d12.Sub(hi4(e3)), d13.Sub(hi4(o3))
 	store4(dst, 12*ld, t0.Sub(t2))
 	store4(dst, 13*ld, t1.Add(t2))
 	store4(dst, 14*ld, t2.Sub(t1))
 	store4(dst, 15*ld, t1.Sub(t3))
 }
+
+// lo4 and hi4 return lanes 0-3 and 1-4 of p.
+func lo4(p *[5]float32) archsimd.Float32x4 { return archsimd.LoadFloat32x4Array((*[4]float32)(p[0:4])) }
+func hi4(p *[5]float32) archsimd.Float32x4 { return archsimd.LoadFloat32x4Array((*[4]float32)(p[1:5])) }
 
 // outputQuad sets the four 2×2 blocks at y[2l:], y[wo+2l:] (l = 0..3) to
 // bias + Aᵀ M A for M[ξ] = m[ξ·ld+l]: outputQuadSIMD, or outputQuadScalar
@@ -152,12 +162,12 @@ func outputQuadSIMD(y []float32, wo int, m []float32, ld int, bias float32) {
 
 // load4 returns s[at:at+4] as a vector.
 func load4(s []float32, at int) archsimd.Float32x4 {
-	return archsimd.LoadFloat32x4Array((*[4]float32)(s[at:]))
+	return archsimd.LoadFloat32x4Array((*[4]float32)(s[at : at+4 : at+4]))
 }
 
 // store4 stores v to s[at:at+4].
 func store4(s []float32, at int, v archsimd.Float32x4) {
-	v.StoreArray((*[4]float32)(s[at:]))
+	v.StoreArray((*[4]float32)(s[at : at+4 : at+4]))
 }
 
 // scaleShift sets d[i] = float32(s[i]·a) + b, four values at a time with
