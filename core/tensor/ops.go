@@ -80,8 +80,9 @@ func SiLU(x *Tensor) *Tensor {
 
 const siluBlock = 1024
 
-// silu sets o[i] = x[i] / (1 + e^-x[i]).
-func silu(o, x []float32) {
+// siluPasses sets o[i] = x[i] / (1 + e^-x[i]) in three passes: o = -x,
+// o = e^o, o = x / (1 + o).
+func siluPasses(o, x []float32) {
 	x = x[:len(o)]
 	for i, v := range x {
 		o[i] = -v

@@ -24,6 +24,9 @@ func outputQuad(y []float32, wo int, m []float32, ld int, bias float32) {
 // scaleShift is scaleShiftScalar.
 func scaleShift(d, s []float32, a, b float32) { scaleShiftScalar(d, s, a, b) }
 
+// silu is siluPasses.
+func silu(o, x []float32) { siluPasses(o, x) }
+
 // siluTail is siluTailScalar.
 func siluTail(o, x []float32) { siluTailScalar(o, x) }
 

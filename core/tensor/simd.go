@@ -24,9 +24,10 @@ func kernel(a, b, c []float32, ldc int) {
 	kernelScalar(a, b, c, ldc)
 }
 
-// expInto sets dst[i] = Exp32(src[i]); dst may be src. Four values at a time
-// go through expQuad when all of them lie in [expLow, expHigh], the rest
-// through expScalar: the same bits either way.
+// expInto sets dst[i] = Exp32(src[i]); dst may be src. When every value
+// lies in [expLow, expHigh] (inRange) all go through expQuad four at a time;
+// otherwise each four do when all of them lie there, the rest go through
+// expScalar: the same bits either way.
 func expInto(dst, src []float32) {
 	if !useSIMD {
 		expScalar(dst, src)
@@ -34,6 +35,13 @@ func expInto(dst, src []float32) {
 	}
 	dst = dst[:len(src)]
 	i := 0
+	if inRange(src, expLow, expHigh) {
+		for ; i+4 <= len(src); i += 4 {
+			expQuad(archsimd.LoadFloat32x4Array((*[4]float32)(src[i : i+4]))).StoreArray((*[4]float32)(dst[i : i+4]))
+		}
+		expScalar(dst[i:], src[i:])
+		return
+	}
 	for ; i+4 <= len(src); i += 4 {
 		s, d := (*[4]float32)(src[i:]), (*[4]float32)(dst[i:])
 		if !(s[0] >= expLow && s[0] <= expHigh && s[1] >= expLow && s[1] <= expHigh &&
@@ -44,6 +52,48 @@ func expInto(dst, src []float32) {
 		expQuad(archsimd.LoadFloat32x4Array(s)).StoreArray(d)
 	}
 	expScalar(dst[i:], src[i:])
+}
+
+// inRange reports whether every value of s lies in [lo, hi] (NaN does not):
+// the comparisons four lanes at a time, their masks and-ed together, in
+// place of eight scalar comparisons and branches per four values.
+func inRange(s []float32, lo, hi float32) bool {
+	vl, vh := archsimd.BroadcastFloat32x4(lo), archsimd.BroadcastFloat32x4(hi)
+	ok := vl.LessEqual(vh)
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		v := archsimd.LoadFloat32x4Array((*[4]float32)(s[i : i+4]))
+		ok = ok.And(v.GreaterEqual(vl)).And(v.LessEqual(vh))
+	}
+	b := ok.ToInt32x4()
+	if b.GetElem(0)&b.GetElem(1)&b.GetElem(2)&b.GetElem(3) == 0 {
+		return false
+	}
+	for _, v := range s[i:] {
+		if !(v >= lo && v <= hi) {
+			return false
+		}
+	}
+	return true
+}
+
+// silu sets o[i] = x[i] / (1 + e^-x[i]). When every e^-x lies in expQuad's
+// range it does so in one pass, four values at a time, with the operations
+// of siluScalar's three passes; otherwise it is siluScalar's passes with the
+// SIMD exp and tail.
+func silu(o, x []float32) {
+	x = x[:len(o)]
+	if !useSIMD || !inRange(x, -expHigh, -expLow) {
+		siluPasses(o, x)
+		return
+	}
+	one := archsimd.BroadcastFloat32x4(1)
+	i := 0
+	for ; i+4 <= len(o); i += 4 {
+		v := archsimd.LoadFloat32x4Array((*[4]float32)(x[i : i+4]))
+		v.Div(one.Add(expQuad(v.Neg()))).StoreArray((*[4]float32)(o[i : i+4]))
+	}
+	siluPasses(o[i:], x[i:])
 }
 
 // expQuad is expScalar's main path on four lanes, operation for operation:

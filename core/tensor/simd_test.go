@@ -66,11 +66,25 @@ func TestSIMDMatchesScalar(t *testing.T) {
 		expInto(out, xs)
 		return out
 	})
+	// All inside the SIMD range: expInto's one-pass path.
+	var in []float32
+	for v := float32(expLow); v <= expHigh; v += 0.0173 {
+		in = append(in, v)
+	}
+	in = append(in, expHigh, -0.0)
+	check(t, "exp in range", func() []float32 {
+		out := make([]float32, len(in))
+		expInto(out, in)
+		return out
+	})
 	x := randTensor(45, 3, 5, 7, 9)
 	for i := range x.Data {
 		x.Data[i] *= 12
 	}
-	check(t, "silu", func() []float32 { return SiLU(x).Data })
+	check(t, "silu", func() []float32 { return SiLU(x).Data }) // the one-pass path
+	far := x.Clone()
+	far.Data[100], far.Data[201] = -90, float32(math.NaN()) // e^-x past the SIMD range: the three passes
+	check(t, "silu far", func() []float32 { return SiLU(far).Data })
 	check(t, "add", func() []float32 { return Add(x, randTensor(49, 3, 5, 7, 9)).Data })
 	tok := randTensor(46, 2, 37, 24)
 	check(t, "attention", func() []float32 { return Attention(tok, tok, tok, 3, 0.8).Data })
