@@ -21,11 +21,12 @@ import (
 // Stop mid-run, then Run again to completion: late frames of the stopped run
 // are ignored, and the new run's pixels are those of an uninterrupted run.
 // Changing a control during a run stops it too. The first run starts by
-// itself (autorun=1).
+// itself (autorun=1). The runs take 100 steps so that they are still going
+// when the test stops them: 8 steps of 2 images take 0.4 s now.
 func TestStopAndRunAgain(t *testing.T) {
 	s := serve(t, nil)
 	tb := newTab(t, 1280, 900)
-	tb.open(t, s.URL+"/index.html?scheduler=ddim&steps=8&batch=2&seed=3&autorun=1") // autorun starts the first run
+	tb.open(t, s.URL+"/index.html?scheduler=ddim&steps=100&batch=2&seed=3&autorun=1") // autorun starts the first run
 	waitFor[bool](t, tb, `+document.getElementById("progress").getAttribute("value") >= 1`, 2*time.Minute)
 	tb.do(t, chromedp.Click(chromedp.ID("run"))) // the same button reads Stop now
 	st := tb.status(t)
@@ -45,10 +46,10 @@ func TestStopAndRunAgain(t *testing.T) {
 	tb.shot(t, "stopped")
 
 	done := tb.runToEnd(t, 2*time.Minute)
-	if done.Frames != done.Total || done.Total != 16 {
-		t.Errorf("the second run got %d of %d frames, want 16", done.Frames, done.Total)
+	if done.Frames != done.Total || done.Total != 200 {
+		t.Errorf("the second run got %d of %d frames, want 200", done.Frames, done.Total)
 	}
-	want := cliSample(t, modelDir, "-variant", "fp16", "-scheduler", "ddim", "-steps", "8", "-seed", "3", "-batch", "2")
+	want := cliSample(t, modelDir, "-variant", "fp16", "-scheduler", "ddim", "-steps", "100", "-seed", "3", "-batch", "2")
 	if diff := pixelDiff(tb.downloadPNG(t), want); diff != "" {
 		t.Errorf("the run after a Stop differs from chrysalis sample: %s", diff)
 	}
