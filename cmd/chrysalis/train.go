@@ -205,7 +205,9 @@ error on the model's target (epsilon, v or x0, as its prediction_type says).
 Two checkpoints are therefore compared on the same numbers. With -vs, the
 second checkpoint is evaluated too, and the per-image differences give a
 paired interval for the difference of the two means, much narrower than the
-two intervals side by side.
+two intervals side by side, and the same difference within bands of the
+timestep, t < 10%, 10-30%, 30-60% and 60-100% of the schedule: small t is
+the fine detail a sample ends with, large t its layout and colours.
 `
 
 func runEval(ctx context.Context, args []string, e env) error {
@@ -269,6 +271,7 @@ func runEval(ctx context.Context, args []string, e env) error {
 		}
 		fmt.Fprintf(e.stdout, "vs %s: %s\n", *vs, evb)
 		fmt.Fprintf(e.stdout, "difference (model − vs), paired: %+.5f (95%% CI %+.5f to %+.5f)\n", d.Mean, d.Low, d.High)
+		printBands(e.stdout, d, a.obj.Timesteps)
 		models = append(models, namedModel{*vs, b})
 	}
 	if !q.wanted() {
@@ -298,4 +301,15 @@ func loadEvalModel(dir string) (evalModel, error) {
 		return evalModel{}, fmt.Errorf("eval: %w", err)
 	}
 	return evalModel{ck.UNet, ck.SchedulerConfig, obj}, nil
+}
+
+// printBands prints the paired difference d within bands of timesteps: small
+// t is the fine detail a sample ends with, large t its layout and colours.
+func printBands(w io.Writer, d train.Eval, timesteps int) {
+	edges := []int{0, timesteps / 10, timesteps * 3 / 10, timesteps * 6 / 10, timesteps}
+	for i := range len(edges) - 1 {
+		if b, ok := d.Within(edges[i], edges[i+1]); ok {
+			fmt.Fprintf(w, "  at t in [%d, %d), %d images: %+.5f (95%% CI %+.5f to %+.5f)\n", edges[i], edges[i+1], len(b.Losses), b.Mean, b.Low, b.High)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 
 	"gonum.org/v1/gonum/stat"
@@ -24,6 +25,7 @@ const EvalSeed = 0x5eed
 type Eval struct {
 	Mean, Low, High float64
 	Losses          []float64 // per image: mean of (out − target)² over its elements
+	Timesteps       []int     // per image: the timestep it was noised to
 }
 
 func (e Eval) String() string {
@@ -42,6 +44,7 @@ func Evaluate(ctx context.Context, m *unet.Model, obj *Objective, data *Dataset,
 		workers = runtime.GOMAXPROCS(0)
 	}
 	losses := make([]float64, len(idx))
+	ts := make([]int, len(idx))
 	errs := make([]error, len(idx))
 	var next sync.Mutex
 	k := 0
@@ -59,7 +62,7 @@ func Evaluate(ctx context.Context, m *unet.Model, obj *Objective, data *Dataset,
 				x0 := data.Images[idx[j]]
 				ex := obj.drawExample(x0, rand.New(rand.NewPCG(EvalSeed, uint64(idx[j]))))
 				sum, err := obj.loss(m, ex, x0.Numel(), nil)
-				losses[j], errs[j] = sum/float64(x0.Numel()), err
+				losses[j], ts[j], errs[j] = sum/float64(x0.Numel()), ex.t, err
 			}
 		})
 	}
@@ -72,7 +75,9 @@ func Evaluate(ctx context.Context, m *unet.Model, obj *Objective, data *Dataset,
 			return Eval{}, fmt.Errorf("train: evaluating %s: %w", data.Names[idx[j]], err)
 		}
 	}
-	return summarize(losses), nil
+	e := summarize(losses)
+	e.Timesteps = ts
+	return e, nil
 }
 
 // Paired compares two evaluations of the same images with the same draws:
@@ -83,11 +88,36 @@ func Paired(a, b Eval) (Eval, error) {
 	if len(a.Losses) != len(b.Losses) {
 		return Eval{}, fmt.Errorf("train: a paired comparison needs the same images: %d and %d losses", len(a.Losses), len(b.Losses))
 	}
+	if !slices.Equal(a.Timesteps, b.Timesteps) {
+		return Eval{}, fmt.Errorf("train: a paired comparison needs the same timesteps")
+	}
 	d := make([]float64, len(a.Losses))
 	for i := range d {
 		d[i] = a.Losses[i] - b.Losses[i]
 	}
-	return summarize(d), nil
+	e := summarize(d)
+	e.Timesteps = a.Timesteps
+	return e, nil
+}
+
+// Within is e restricted to the images noised to a timestep in [lo, hi),
+// with its own mean and interval: a paired difference within a band of
+// timesteps tells where two models differ, fine detail (small t) or layout
+// and colour (large t). ok is false when fewer than two images fall in it.
+func (e Eval) Within(lo, hi int) (band Eval, ok bool) {
+	var x []float64
+	var ts []int
+	for i, t := range e.Timesteps {
+		if t >= lo && t < hi {
+			x, ts = append(x, e.Losses[i]), append(ts, t)
+		}
+	}
+	if len(x) < 2 {
+		return Eval{}, false
+	}
+	band = summarize(x)
+	band.Timesteps = ts
+	return band, true
 }
 
 // summarize gives the mean of x and its 95% confidence interval,

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,26 @@ func TestPaired(t *testing.T) {
 	}
 	if _, err := Paired(a, Eval{Losses: []float64{1}}); err == nil || !strings.Contains(err.Error(), "4 and 1 losses") {
 		t.Errorf("Paired of 4 and 1 images: %v", err)
+	}
+	a.Timesteps, b.Timesteps = []int{1, 2, 3, 4}, []int{1, 2, 3, 5}
+	if _, err := Paired(a, b); err == nil || !strings.Contains(err.Error(), "the same timesteps") {
+		t.Errorf("Paired with other timesteps: %v", err)
+	}
+}
+
+// Within keeps the images of a band of timesteps, [lo, hi), and summarizes
+// them alone; a band of fewer than two images has no interval.
+func TestWithin(t *testing.T) {
+	e := Eval{Losses: []float64{1, 2, 3, 4, 5}, Timesteps: []int{950, 10, 99, 100, 50}}
+	b, ok := e.Within(0, 100)
+	if !ok || !slices.Equal(b.Losses, []float64{2, 3, 5}) || !slices.Equal(b.Timesteps, []int{10, 99, 50}) || math.Abs(b.Mean-10.0/3) > 1e-12 {
+		t.Errorf("t in [0, 100): %+v, %v", b, ok)
+	}
+	if b.Low >= b.Mean || b.High <= b.Mean {
+		t.Errorf("t in [0, 100): interval %v–%v around %v", b.Low, b.High, b.Mean)
+	}
+	if _, ok := e.Within(100, 900); ok {
+		t.Error("one image in [100, 900) gave a band")
 	}
 }
 
