@@ -77,10 +77,10 @@ func inRange(s []float32, lo, hi float32) bool {
 	return true
 }
 
-// silu sets o[i] = x[i] / (1 + e^-x[i]). When every e^-x lies in expQuad's
+// silu sets o[i] = x[i] / (1 + e^-x[i]). When every -x lies in expQuad's
 // range it does so in one pass, four values at a time, with the operations
-// of siluScalar's three passes; otherwise it is siluScalar's passes with the
-// SIMD exp and tail.
+// of siluPasses's three passes; otherwise it is siluPasses, whose exp and
+// tail are SIMD too.
 func silu(o, x []float32) {
 	x = x[:len(o)]
 	if !useSIMD || !inRange(x, -expHigh, -expLow) {
