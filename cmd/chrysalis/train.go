@@ -36,6 +36,11 @@ With -resume, a run continues from -out's checkpoint exactly as if it had
 not stopped (the same flags and data are required; -epochs may grow), or
 starts when there is none.
 
+-epsilon-loss trains a v_prediction model on the epsilon loss, ‖ε̂ − ε‖² =
+ᾱ_t·‖v̂ − v‖², which gives the noisiest timesteps less weight than the v loss
+does (the default model's first phase had it). The training loss printed is
+then the epsilon loss; the evaluation stays on v, comparable with any run.
+
 flags:
 `
 
@@ -62,6 +67,7 @@ func runTrain(ctx context.Context, args []string, e env) error {
 	fs.Float64Var(&a.o.EMADecay, "ema-decay", a.o.EMADecay, "maximum EMA decay")
 	fs.Uint64Var(&a.o.Seed, "seed", a.o.Seed, "seed of the initialisation, the data order, flips, timesteps and noise")
 	fs.Float64Var(&a.o.Holdout, "holdout", a.o.Holdout, "fraction of the images kept out of training and evaluated")
+	fs.BoolVar(&a.o.EpsilonLoss, "epsilon-loss", false, "train a v_prediction model on the epsilon loss, ᾱ_t·‖v̂ − v‖² (evaluation stays on v)")
 	fs.DurationVar(&a.o.SaveEvery, "save-every", a.o.SaveEvery, "time between checkpoints")
 	fs.IntVar(&a.o.SampleEvery, "sample-every", a.o.SampleEvery, "epochs between sample grids (0: none)")
 	if err := parseFlags(fs, args, trainHelp, e); err != nil {

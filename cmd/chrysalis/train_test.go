@@ -90,7 +90,7 @@ func TestTrainAndEval(t *testing.T) {
 		t.Fatal(err)
 	}
 	band := `(  at t in \[\d+, \d+\), \d+ images: \+0\.00000 \(95% CI \+0\.00000 to \+0\.00000\)\n)+`
-	if !regexp.MustCompile(`difference \(model − vs\), paired: \+0\.00000 \(95% CI \+0\.00000 to \+0\.00000\)\n` + band + `$`).MatchString(stdout) ||
+	if !regexp.MustCompile(`difference \(model − vs\), paired: \+0\.00000 \(95% CI \+0\.00000 to \+0\.00000\)\n`+band+`$`).MatchString(stdout) ||
 		!strings.Contains(stdout, "\nvs "+out+": ") {
 		t.Errorf("eval -vs itself printed %q", stdout)
 	}
@@ -180,5 +180,19 @@ func TestTrainHelp(t *testing.T) {
 		if err != nil || !strings.Contains(stdout, "usage: chrysalis "+cmd) || !strings.Contains(stdout, "-data") {
 			t.Errorf("%s -h: error %v, output %q", cmd, err, stdout)
 		}
+	}
+}
+
+// -epsilon-loss trains a v_prediction model a step, and is refused, by name,
+// for a model that predicts epsilon already.
+func TestTrainEpsilonLoss(t *testing.T) {
+	data, cfg := imageFolder(t, 2), smallConfigJSON(t)
+	if _, stderr, err := runCLI(false, "train", "-data", data, "-config", cfg, "-out", filepath.Join(t.TempDir(), "run"),
+		"-epochs", "1", "-batch", "2", "-sample-every", "0", "-epsilon-loss"); err != nil {
+		t.Fatalf("train -epsilon-loss: %v\n%s", err, stderr)
+	}
+	_, _, err := runCLI(false, "train", "-data", data, "-init", tinyFolder(t, nil), "-out", filepath.Join(t.TempDir(), "run"), "-epsilon-loss")
+	if err == nil || !strings.Contains(err.Error(), "the epsilon loss is for v_prediction models; this one's prediction_type is epsilon") {
+		t.Errorf("train -epsilon-loss of an epsilon model: %v", err)
 	}
 }

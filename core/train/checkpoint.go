@@ -51,6 +51,7 @@ type runKey struct {
 	EMADecay    float64 `json:"ema_decay"`
 	Seed        uint64  `json:"seed"`
 	Holdout     float64 `json:"holdout"`
+	EpsilonLoss bool    `json:"epsilon_loss,omitempty"`
 	Images      int     `json:"images"`
 	NamesHash   string  `json:"names_hash"` // FNV-1a of the image file names
 }
@@ -62,7 +63,7 @@ func (t *Trainer) key() runKey {
 	}
 	return runKey{
 		Batch: t.o.Batch, LR: t.o.LR, Warmup: t.o.Warmup, WeightDecay: t.o.WeightDecay, ClipNorm: t.o.ClipNorm,
-		EMADecay: t.o.EMADecay, Seed: t.o.Seed, Holdout: t.o.Holdout,
+		EMADecay: t.o.EMADecay, Seed: t.o.Seed, Holdout: t.o.Holdout, EpsilonLoss: t.o.EpsilonLoss,
 		Images: len(t.data.Names), NamesHash: strconv.FormatUint(h.Sum64(), 16),
 	}
 }
@@ -221,6 +222,7 @@ func (t *Trainer) checkKey(stored string) error {
 		{"-batch", old.Batch, now.Batch}, {"-lr", old.LR, now.LR}, {"-warmup", old.Warmup, now.Warmup},
 		{"weight decay", old.WeightDecay, now.WeightDecay}, {"gradient clipping", old.ClipNorm, now.ClipNorm},
 		{"EMA decay", old.EMADecay, now.EMADecay}, {"-seed", old.Seed, now.Seed}, {"-holdout", old.Holdout, now.Holdout},
+		{"-epsilon-loss", old.EpsilonLoss, now.EpsilonLoss},
 		{"number of images", old.Images, now.Images}, {"image file names", old.NamesHash, now.NamesHash},
 	}
 	for _, d := range diffs {

@@ -17,6 +17,12 @@ type Objective struct {
 	PredictionType string // epsilon, v_prediction or sample
 	Timesteps      int    // num_train_timesteps: t is drawn from [0, Timesteps)
 
+	// EpsilonLoss trains a v_prediction model on the epsilon loss: since
+	// ε = √ᾱ_t·v + √(1−ᾱ_t)·x_t, ‖ε̂ − ε‖² = ᾱ_t·‖v̂ − v‖², the v loss
+	// weighted by ᾱ_t, which leaves less of the model to the noisiest
+	// timesteps. It weights training steps only; evaluation stays on v.
+	EpsilonLoss bool
+
 	sched         scheduler.Scheduler
 	alphasCumprod []float32
 }
@@ -112,7 +118,7 @@ func (o *Objective) inputs(ex example) (xt, target *tensor.Tensor, err error) {
 // loss runs the model on ex and returns Σ (out − target)² over the image's
 // elements (in float64). With grad set it also backpropagates
 // ∂L/∂out = 2(out − target)/n, the gradient of the mean over n elements,
-// adding ∂L/∂θ into grad. With keep set it records x_t, the target and the
+// adding ∂L/∂θ into grad; with EpsilonLoss both are weighted by ᾱ_t there. With keep set it records x_t, the target and the
 // prediction there (each [1,C,H,W]).
 func (o *Objective) loss(m *unet.Model, ex example, n int, grad *unet.Model, keep ...*stageTensors) (float64, error) {
 	xt, target, err := o.inputs(ex)
@@ -135,10 +141,14 @@ func (o *Objective) loss(m *unet.Model, ex example, n int, grad *unet.Model, kee
 	}
 	var sum float64
 	dOut := tensor.New(out.Shape...)
+	w := 1.0
+	if grad != nil && o.EpsilonLoss {
+		w = float64(o.alphasCumprod[ex.t])
+	}
 	for i, v := range out.Data {
 		d := float64(v) - float64(target.Data[i])
-		sum += float64(d * d) // no fused multiply-add: the same bits natively and under wasm
-		dOut.Data[i] = float32(2 * d / float64(n))
+		sum += w * float64(d*d) // no fused multiply-add: the same bits natively and under wasm
+		dOut.Data[i] = float32(2 * w * d / float64(n))
 	}
 	if grad == nil {
 		return sum, nil

@@ -32,6 +32,7 @@ type Options struct {
 	EMADecay    float64 // the EMA's maximum decay
 	Seed        uint64
 	Holdout     float64 // fraction of the images kept out of training (and evaluated), in [0, 1)
+	EpsilonLoss bool    // train a v_prediction model on the epsilon loss (Objective.EpsilonLoss)
 
 	SaveEvery   time.Duration // time between checkpoints
 	SampleEvery int           // epochs between sample grids; 0: none
@@ -150,6 +151,10 @@ func (t *Trainer) setup() error {
 	if err != nil {
 		return err
 	}
+	if t.o.EpsilonLoss && obj.PredictionType != "v_prediction" {
+		return fmt.Errorf("train: the epsilon loss is for v_prediction models; this one's prediction_type is %s", obj.PredictionType)
+	}
+	obj.EpsilonLoss = t.o.EpsilonLoss
 	t.obj = obj
 	if t.data, err = LoadDataset(t.o.Data, t.cfg.InChannels, t.cfg.SampleSize[0], t.cfg.SampleSize[1]); err != nil {
 		return err

@@ -334,7 +334,11 @@ func TestResumeExact(t *testing.T) {
 	if _, err := Resume(o); err == nil || !strings.Contains(err.Error(), "-batch 2, not 3") {
 		t.Errorf("resume with another batch: %v", err)
 	}
-	o.Batch = 2
+	o.Batch, o.EpsilonLoss = 2, true
+	if _, err := Resume(o); err == nil || !strings.Contains(err.Error(), "-epsilon-loss false, not true") {
+		t.Errorf("resume with the epsilon loss: %v", err)
+	}
+	o.EpsilonLoss = false
 	resumed, err := Resume(o)
 	if err != nil {
 		t.Fatal(err)
