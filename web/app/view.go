@@ -71,6 +71,14 @@ type LoadStatus struct {
 	State *State
 }
 
+// LessonEmbed is a lesson view's "Copy embed code" button, with the code
+// for that view and its settings under it once copied.
+type LessonEmbed struct {
+	State  *State
+	Post   func(msg any)
+	Inputs *Inputs
+}
+
 // EmbedBox shows the embed code of the current settings.
 type EmbedBox struct {
 	State  *State
