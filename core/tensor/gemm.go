@@ -77,9 +77,10 @@ func gemmOn(w, m, n, k int, a []float32, lda int, prods []product, ldc int) {
 	if m <= 0 || n <= 0 || k <= 0 || len(prods) == 0 {
 		return
 	}
-	pa := getBuffer(roundUp(m, mr) * k)
+	size := roundUp(m, mr) * k
+	pa := getBuffer(size)
 	defer putBuffer(pa)
-	ap := (*pa)[:roundUp(m, mr)*k]
+	ap := (*pa)[:size]
 	packPanels(ap, m, k, a, lda)
 	gemmPacked(w, m, n, k, ap, prods, ldc)
 }

@@ -37,7 +37,7 @@ func expInto(dst, src []float32) {
 	i := 0
 	if inRange(src, expLow, expHigh) {
 		for ; i+4 <= len(src); i += 4 {
-			expQuad(archsimd.LoadFloat32x4Array((*[4]float32)(src[i : i+4]))).StoreArray((*[4]float32)(dst[i : i+4]))
+			store4(dst, i, expQuad(load4(src, i)))
 		}
 		expScalar(dst[i:], src[i:])
 		return
@@ -62,7 +62,7 @@ func inRange(s []float32, lo, hi float32) bool {
 	ok := vl.LessEqual(vh)
 	i := 0
 	for ; i+4 <= len(s); i += 4 {
-		v := archsimd.LoadFloat32x4Array((*[4]float32)(s[i : i+4]))
+		v := load4(s, i)
 		ok = ok.And(v.GreaterEqual(vl)).And(v.LessEqual(vh))
 	}
 	b := ok.ToInt32x4()
@@ -90,8 +90,8 @@ func silu(o, x []float32) {
 	one := archsimd.BroadcastFloat32x4(1)
 	i := 0
 	for ; i+4 <= len(o); i += 4 {
-		v := archsimd.LoadFloat32x4Array((*[4]float32)(x[i : i+4]))
-		v.Div(one.Add(expQuad(v.Neg()))).StoreArray((*[4]float32)(o[i : i+4]))
+		v := load4(x, i)
+		store4(o, i, v.Div(one.Add(expQuad(v.Neg()))))
 	}
 	siluPasses(o[i:], x[i:])
 }
