@@ -4,8 +4,10 @@ package main
 
 import (
 	"fmt"
+	"image"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -30,7 +32,8 @@ var (
 
 // game draws a sampleview.View that the message goroutine updates under mu.
 // Draw repaints only when the view, the canvas size or the pixel ratio
-// changed; main asks Ebiten for a frame only when a message arrived.
+// changed, and for a step of the same run only the header, the images and
+// the plot band; main asks Ebiten for a frame only when a message arrived.
 type game struct {
 	mu   *sync.Mutex
 	view *sampleview.View
@@ -57,12 +60,24 @@ type game struct {
 	curves  [2][]ebiten.Vertex // signal, noise as stroke triangles
 	indices [2][]uint16
 	pixel   *ebiten.Image // one white pixel, the source of the stroke triangles
+
+	// What stays still during a run, drawn once: the plot band (legend,
+	// frame, ticks, curves, value scale and t axis) in plotLayer, a
+	// canvas-sized image of which only the band is used, and the marker's two
+	// dots. Anti-aliased drawing renders to a double-size offscreen image, and
+	// in a software-GL browser redrawing the curves at every frame took CPU
+	// from the sampling workers.
+	plotLayer *ebiten.Image
+	plotStale bool
+	whole     bool             // the next Draw paints the whole canvas, not only what a step changes
+	dots      [2]*ebiten.Image // signal, noise
+	dotOffset float64          // from a dot image's corner to its centre
 }
 
 func newGame(mu *sync.Mutex, view *sampleview.View) *game {
 	white := ebiten.NewImage(1, 1)
 	white.WritePixels([]byte{255, 255, 255, 255})
-	return &game{mu: mu, view: view, version: -1, labels: map[string]*ebiten.Image{}, pixel: white}
+	return &game{mu: mu, view: view, version: -1, whole: true, labels: map[string]*ebiten.Image{}, pixel: white}
 }
 
 func (g *game) Update() error { return nil }
@@ -87,11 +102,15 @@ func (g *game) Draw(screen *ebiten.Image) {
 		if g.font == nil {
 			return
 		}
-		changed = true
+		changed, g.whole = true, true
 	}
 	if w != g.w || h != g.h {
 		g.w, g.h = w, h
-		changed = true
+		if g.plotLayer != nil {
+			g.plotLayer.Deallocate()
+			g.plotLayer = nil
+		}
+		changed, g.whole = true, true
 	}
 	if !changed {
 		return // the screen is not cleared between frames and still shows this state
@@ -100,15 +119,28 @@ func (g *game) Draw(screen *ebiten.Image) {
 	if len(g.labels) > 64 { // not during drawing: this frame's draws may use them
 		g.clearLabels()
 	}
-	screen.Fill(background)
-	if g.status == sampleview.Idle {
+	switch {
+	case g.status == sampleview.Idle:
+		screen.Fill(background)
 		lbl := g.label(g.caption)
 		g.drawLabel(screen, lbl, (w-lbl.Bounds().Dx())/2, (h-g.line)/2, muted)
-	} else {
+	case g.whole:
+		screen.Fill(background)
 		g.drawHeader(screen)
 		g.drawGrid(screen)
 		g.drawPlot(screen)
+	default:
+		// A step of the same run: only the header, the images and the plot
+		// band change, and each is painted over whole. In a software-GL
+		// browser every pixel painted takes CPU from the sampling workers.
+		hd := g.layout.Header
+		bottom := min(hd.Y+hd.H+g.line/4, g.layout.LabelY)
+		vector.DrawFilledRect(screen, 0, 0, float32(w), float32(bottom), background, false)
+		g.drawHeader(screen)
+		g.drawImages(screen)
+		g.drawPlot(screen)
 	}
+	g.whole = false
 }
 
 // sync copies the view's state and pixels, and reports whether they changed.
@@ -119,7 +151,11 @@ func (g *game) sync() bool {
 	if v.Version == g.version {
 		return false
 	}
+	if v.Status != g.status {
+		g.whole = true // the column labels, the outlines or the overlay of a stopped run change
+	}
 	if v.RunID != g.runID || v.Run.Batch != g.run.Batch || v.Run.Width != g.run.Width || v.Run.Height != g.run.Height {
+		g.whole = true
 		for _, img := range append(g.xt, g.x0...) {
 			if img != nil {
 				img.Deallocate()
@@ -127,6 +163,10 @@ func (g *game) sync() bool {
 		}
 		g.xt, g.x0 = make([]*ebiten.Image, v.Run.Batch), make([]*ebiten.Image, v.Run.Batch)
 		g.curves = [2][]ebiten.Vertex{} // a new schedule
+		g.plotStale = true
+	}
+	if !slices.Equal(v.Run.Timesteps, g.run.Timesteps) || !slices.Equal(v.Run.AlphasCumprod, g.run.AlphasCumprod) {
+		g.plotStale = true
 	}
 	upload := func(img **ebiten.Image, pix []byte) {
 		if pix == nil { // x̂₀ of a preview, or an image before its first frame
@@ -155,6 +195,19 @@ func (g *game) setScale(s float64) {
 	}
 	g.scale, g.font, g.line = s, f, line
 	g.clearLabels()
+	g.plotStale = true
+
+	// Each dot is a filled circle of radius r, anti-aliased once here.
+	r := float32(math.Max(3*s, 2))
+	size := int(math.Ceil(float64(2*r))) + 2
+	g.dotOffset = float64(size) / 2
+	for i, c := range [2]color.RGBA{signal, noise} {
+		if g.dots[i] != nil {
+			g.dots[i].Deallocate()
+		}
+		g.dots[i] = ebiten.NewImage(size, size)
+		vector.DrawFilledCircle(g.dots[i], float32(g.dotOffset), float32(g.dotOffset), r, c, true)
+	}
 }
 
 func (g *game) relayout() {
@@ -170,6 +223,13 @@ func (g *game) relayout() {
 		for i, pts := range [2][]sampleview.Point{sig, noi} {
 			g.curves[i], g.indices[i] = stroke(pts, width, [2]color.RGBA{signal, noise}[i])
 		}
+		g.plotStale = true
+	}
+	if l.Legend != g.layout.Legend || l.YLabels != g.layout.YLabels || l.Axis != g.layout.Axis {
+		g.plotStale = true
+	}
+	if l.Header != g.layout.Header || l.Scale != g.layout.Scale || !slices.Equal(l.Pairs, g.layout.Pairs) {
+		g.whole = true
 	}
 	g.layout, g.plot = l, p
 }
@@ -209,24 +269,40 @@ func (g *game) drawHeader(screen *ebiten.Image) {
 	g.drawLabel(screen, b, hd.X+hd.W-b.Bounds().Dx(), hd.Y, c)
 }
 
+// drawGrid draws the column labels, then each pair's images (or the outlines
+// of images without a frame yet), then the overlay of a stopped run.
 func (g *game) drawGrid(screen *ebiten.Image) {
 	l := g.layout
 	for i, p := range l.Pairs {
-		if i < l.Cols {
-			xt := sampleview.LabelXT
-			if g.status == sampleview.Preview {
-				xt = sampleview.LabelXTNoise
-				if g.font.Width(xt) > p.XT.W {
-					xt = sampleview.LabelXTNoiseShort
-				}
-			}
-			g.drawLabel(screen, g.label(xt), p.XT.X, l.LabelY, muted)
-			x0 := sampleview.LabelX0
-			if g.font.Width(x0) > p.X0.W {
-				x0 = sampleview.LabelX0Short
-			}
-			g.drawLabel(screen, g.label(x0), p.X0.X, l.LabelY, muted)
+		if i >= l.Cols {
+			break
 		}
+		xt := sampleview.LabelXT
+		if g.status == sampleview.Preview {
+			xt = sampleview.LabelXTNoise
+			if g.font.Width(xt) > p.XT.W {
+				xt = sampleview.LabelXTNoiseShort
+			}
+		}
+		g.drawLabel(screen, g.label(xt), p.XT.X, l.LabelY, muted)
+		x0 := sampleview.LabelX0
+		if g.font.Width(x0) > p.X0.W {
+			x0 = sampleview.LabelX0Short
+		}
+		g.drawLabel(screen, g.label(x0), p.X0.X, l.LabelY, muted)
+	}
+	g.drawImages(screen)
+	if g.status == sampleview.Cancelled {
+		r := l.Grid()
+		vector.DrawFilledRect(screen, float32(r.X), float32(r.Y), float32(r.W), float32(r.H), greyed, false)
+	}
+}
+
+// drawImages draws every pair's x_t and x̂₀, each covering its rectangle (the
+// pixels are opaque), or the outline of one without a frame yet.
+func (g *game) drawImages(screen *ebiten.Image) {
+	l := g.layout
+	for i, p := range l.Pairs {
 		for _, c := range []struct {
 			r   sampleview.Rect
 			img *ebiten.Image
@@ -241,13 +317,45 @@ func (g *game) drawGrid(screen *ebiten.Image) {
 			screen.DrawImage(c.img, &op)
 		}
 	}
-	if g.status == sampleview.Cancelled {
-		r := l.Grid()
-		vector.DrawFilledRect(screen, float32(r.X), float32(r.Y), float32(r.W), float32(r.H), greyed, false)
+}
+
+// drawPlot draws the plot band from plotLayer, rendering it first when it is
+// stale, and over it the marker at the current t.
+func (g *game) drawPlot(screen *ebiten.Image) {
+	l, p := g.layout, g.plot
+	if g.plotLayer == nil {
+		g.plotLayer = ebiten.NewImage(g.w, g.h)
+		g.plotStale = true
+	}
+	band := image.Rect(l.Legend.X, l.Legend.Y, l.Legend.X+l.Legend.W, l.Axis.Y+l.Axis.H)
+	if g.plotStale {
+		g.plotLayer.Clear()
+		// Opaque, so that drawing the band paints over the last marker.
+		vector.DrawFilledRect(g.plotLayer, float32(band.Min.X), float32(band.Min.Y), float32(band.Dx()), float32(band.Dy()), background, false)
+		g.renderPlot(g.plotLayer)
+		g.plotStale = false
+	}
+	var op ebiten.DrawImageOptions
+	op.GeoM.Translate(float64(band.Min.X), float64(band.Min.Y))
+	screen.DrawImage(g.plotLayer.SubImage(band).(*ebiten.Image), &op)
+
+	if g.step >= 0 {
+		a := l.Plot
+		s, n := p.Marker(g.run.AlphasCumprod, g.t)
+		vector.StrokeLine(screen, s.X, float32(a.Y), s.X, float32(a.Y+a.H), float32(math.Max(g.scale, 1)), marker, false)
+		for i, pt := range [2]sampleview.Point{s, n} {
+			var op ebiten.DrawImageOptions
+			op.GeoM.Translate(float64(pt.X)-g.dotOffset, float64(pt.Y)-g.dotOffset)
+			op.Filter = ebiten.FilterLinear // the centre falls between pixels
+			screen.DrawImage(g.dots[i], &op)
+		}
 	}
 }
 
-func (g *game) drawPlot(screen *ebiten.Image) {
+// renderPlot draws what stays still during a run: the legend, the curve
+// area's frame, the run's timesteps as ticks, the two curves, the value scale
+// and the t axis.
+func (g *game) renderPlot(screen *ebiten.Image) {
 	l, p := g.layout, g.plot
 	a := l.Plot
 
@@ -274,14 +382,6 @@ func (g *game) drawPlot(screen *ebiten.Image) {
 	for i := range g.curves {
 		screen.DrawTriangles(g.curves[i], g.indices[i], g.pixel, &ebiten.DrawTrianglesOptions{AntiAlias: true})
 	}
-	if g.step >= 0 {
-		s, n := p.Marker(g.run.AlphasCumprod, g.t)
-		vector.StrokeLine(screen, s.X, float32(a.Y), s.X, float32(a.Y+a.H), float32(math.Max(g.scale, 1)), marker, false)
-		dot := float32(math.Max(3*g.scale, 2))
-		vector.DrawFilledCircle(screen, s.X, s.Y, dot, signal, true)
-		vector.DrawFilledCircle(screen, n.X, n.Y, dot, noise, true)
-	}
-
 	// The value scale left of the curve area, with a faint line at 0.5.
 	mid := p.Y(0.5)
 	vector.StrokeLine(screen, float32(a.X+1), mid, float32(a.X+a.W-1), mid, 1, outline, false)
