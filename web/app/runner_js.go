@@ -83,7 +83,7 @@ func Main() {
 }
 
 // renderGap is the least time between two renders of the page during a run.
-const renderGap = 100 * time.Millisecond
+const renderGap = 250 * time.Millisecond
 
 // renderTick asks for the render that renderGap held back.
 type renderTick struct{}
