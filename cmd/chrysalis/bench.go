@@ -26,7 +26,7 @@ pass at batch 1 and 4 with the effective GFLOP/s (2 · MACs / time), of the
 model from Inference that sampling runs, for:
   course         the course's UNet2DModel (64,128,128,256), 32x32, config and
                  formula weights from core/golden/testdata/diffusers/unet_course
-  butterflies-32 the shipped default model, from static/models/butterflies-32
+  butterflies-32 the shipped models' config, with the weights of static/models/butterflies-32
 Each figure is the fastest of repeated calls, which a busy machine disturbs
 least. Paths are relative to the repository root, found by walking up to go.mod.
 It takes about a minute natively; run it in wasm with
@@ -95,7 +95,7 @@ func runBench(args []string, e env) error {
 	}{{"course (64,128,128,256)", course}}
 	ck, err := checkpoint.LoadDir(filepath.Join(root, "static", "models", "butterflies-32"))
 	if err != nil {
-		return fmt.Errorf("bench: default model: %w", err)
+		return fmt.Errorf("bench: butterflies-32: %w", err)
 	}
 	models = append(models, struct {
 		name string

@@ -24,7 +24,7 @@ func TestDownloadGIF(t *testing.T) {
 	tb.runToEnd(t, 2*time.Minute)
 	waitFor[bool](t, tb, `document.getElementById("download-gif").href.startsWith("blob:")`, 30*time.Second)
 	got := tb.linkBytes(t, "download-gif")
-	if name := eval[string](t, tb, `document.getElementById("download-gif").download`); name != "chrysalis-butterflies-32-dpm++2m-6steps-seed21.gif" {
+	if name := eval[string](t, tb, `document.getElementById("download-gif").download`); name != "chrysalis-butterflies-32-go-dpm++2m-6steps-seed21.gif" {
 		t.Errorf("the GIF is named %q", name)
 	}
 

@@ -28,7 +28,7 @@ func TestOffline(t *testing.T) {
 	s := serve(t, map[string]http.HandlerFunc{"/static/models/index.json": func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if deployed.Load() {
-			w.Write(bytes.Replace(index, []byte(`"title": "Butterflies 32×32, v-prediction"`), []byte(`"title": "Butterflies 32×32, v-prediction, redeployed"`), 1))
+			w.Write(bytes.Replace(index, []byte(`"title": "Butterflies 32×32, diffusers"`), []byte(`"title": "Butterflies 32×32, diffusers, redeployed"`), 1))
 			return
 		}
 		w.Write(index)
@@ -42,7 +42,7 @@ func TestOffline(t *testing.T) {
 	deployed.Store(true)
 	tb.do(t, chromedp.Reload())
 	tb.waitModel(t)
-	if got := eval[string](t, tb, title); got != "Butterflies 32×32, v-prediction, redeployed" {
+	if got := eval[string](t, tb, title); got != "Butterflies 32×32, diffusers, redeployed" {
 		t.Errorf("after a new deploy the model menu says %q: the page got a stale index.json", got)
 	}
 

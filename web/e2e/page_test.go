@@ -54,7 +54,7 @@ func TestRunMatchesCLI(t *testing.T) {
 		t.Errorf("the viewer looks blank, uniform or unchanged after the run: %d colours (%d before), luma sd %.1f", after, before, sd)
 	}
 
-	if got, want := eval[string](t, tb, "location.search"), "?model=butterflies-32&scheduler=ddim&steps=10&seed=7&batch=2&eta=0"; got != want {
+	if got, want := eval[string](t, tb, "location.search"), "?model=butterflies-32-go&scheduler=ddim&steps=10&seed=7&batch=2&eta=0"; got != want {
 		t.Errorf("the URL's query is %s, want %s", got, want)
 	}
 
@@ -111,7 +111,7 @@ func TestURLParameters(t *testing.T) {
 	if got := eval[string](t, tb, `document.getElementById("steps").value + " " + document.getElementById("scheduler").value`); got != "1 ddim" {
 		t.Errorf("controls show %q, want steps 1, ddim", got)
 	}
-	if got, want := eval[string](t, tb, "location.search"), "?model=butterflies-32&scheduler=ddim&steps=1&seed=42&batch=4&eta=0"; got != want {
+	if got, want := eval[string](t, tb, "location.search"), "?model=butterflies-32-go&scheduler=ddim&steps=1&seed=42&batch=4&eta=0"; got != want {
 		t.Errorf("the URL's query is %s, want %s", got, want)
 	}
 	tb.shot(t, "params-hostile")

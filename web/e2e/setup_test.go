@@ -32,7 +32,7 @@ var (
 )
 
 // modelDir is the shipped default model that the page fetches.
-const modelDir = "static/models/butterflies-32"
+const modelDir = "static/models/butterflies-32-go"
 
 func TestMain(m *testing.M) {
 	code, err := run(m)
