@@ -142,19 +142,21 @@ func splitSize(th, tw int) int { return (2*th + 2) * 2 * (tw + 1) }
 func splitChannel(s, img []float32, h, w int, pad Padding, tw int) {
 	half := tw + 1
 	clear(s)
+	// Source columns 2j and 2j+1 land on padded columns 2j+L and 2j+1+L, L =
+	// pad.Left: entry j of the half-rows that start at ea and oa.
+	l := pad.Left
+	ea, oa := l%2*half+l/2, (l+1)%2*half+(l+1)/2
+	pairs := w / 2
 	for y := 0; y < h; y++ {
 		row := s[(pad.Top+y)*2*half : (pad.Top+y+1)*2*half]
 		src := img[y*w : (y+1)*w]
-		// Source column x lands on padded column x + Left.
-		even, odd := row[:half], row[half:]
-		if pad.Left%2 == 1 {
-			even, odd = odd, even
+		even, odd := row[ea:ea+pairs], row[oa:oa+pairs]
+		pair := src[:2*pairs]
+		for j := range even {
+			even[j], odd[j] = pair[2*j], pair[2*j+1]
 		}
-		for x := 0; x < w; x += 2 {
-			even[(x+pad.Left)/2] = src[x]
-		}
-		for x := 1; x < w; x += 2 {
-			odd[(x+pad.Left)/2] = src[x]
+		if w%2 == 1 {
+			row[ea+pairs] = src[w-1]
 		}
 	}
 }
