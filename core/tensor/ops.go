@@ -80,6 +80,23 @@ func SiLU(x *Tensor) *Tensor {
 
 const siluBlock = 1024
 
+// SiLUInPlace sets x to SiLU(x), as SiLU computes it, and returns x: for a
+// caller that has no further use for x, such as inference, which keeps no
+// activations for a backward pass. Each block is computed into a buffer on
+// the stack, then copied back.
+func SiLUInPlace(x *Tensor) *Tensor {
+	blocks := (len(x.Data) + siluBlock - 1) / siluBlock
+	parallelFor(blocks, 40*siluBlock, func(lo, hi int) {
+		var buf [siluBlock]float32
+		for b := lo; b < hi; b++ {
+			d := x.Data[b*siluBlock : min((b+1)*siluBlock, len(x.Data))]
+			silu(buf[:len(d)], d)
+			copy(d, buf[:len(d)])
+		}
+	})
+	return x
+}
+
 // siluPasses sets o[i] = x[i] / (1 + e^-x[i]) in three passes: o = -x,
 // o = e^o, o = x / (1 + o).
 func siluPasses(o, x []float32) {
@@ -237,6 +254,16 @@ func Add(a, b *Tensor) *Tensor {
 	out := New(a.Shape...)
 	add(out.Data, a.Data, b.Data)
 	return out
+}
+
+// AddInPlace sets b to a + b elementwise, the sum Add returns, and returns
+// b. It panics if the shapes differ.
+func AddInPlace(a, b *Tensor) *Tensor {
+	if !sameShape(a, b) {
+		panic(fmt.Sprintf("tensor: AddInPlace of %v and %v", a.Shape, b.Shape))
+	}
+	add(b.Data, a.Data, b.Data)
+	return b
 }
 
 // ToTokens turns an image batch [B,C,H,W] into token rows [B,H·W,C]:

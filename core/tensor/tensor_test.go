@@ -291,6 +291,31 @@ func TestSiLU(t *testing.T) {
 	t.Logf("max abs err %.2e", worst)
 }
 
+// TestInPlace checks that SiLUInPlace and AddInPlace give the bits of SiLU
+// and Add, in the tensor they were given: over several of SiLU's blocks and a
+// partial one, with a value far outside exp's range in one block only (that
+// block takes the scalar passes, the others the one-pass SIMD path).
+func TestInPlace(t *testing.T) {
+	x := randTensor(11, 3, 1000)
+	for i := range x.Data {
+		x.Data[i] *= 8
+	}
+	x.Data[1500] = -200
+	want := SiLU(x)
+	got := x.Clone()
+	if out := SiLUInPlace(got); &out.Data[0] != &got.Data[0] {
+		t.Error("SiLUInPlace returned another tensor")
+	}
+	if !sameBits(got.Data, want.Data) {
+		t.Error("SiLUInPlace differs from SiLU")
+	}
+	a, b := randTensor(12, 2, 3, 5), randTensor(13, 2, 3, 5)
+	sum := Add(a, b)
+	if out := AddInPlace(a, b); &out.Data[0] != &b.Data[0] || !sameBits(b.Data, sum.Data) {
+		t.Error("AddInPlace does not leave Add's sum in its second argument")
+	}
+}
+
 // TestLinear checks x @ W^T + b for 2-D and 3-D inputs, with and without bias,
 // to 1e-5 relative.
 func TestLinear(t *testing.T) {
