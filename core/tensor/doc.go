@@ -29,16 +29,16 @@
 // 8-lane AVX vectors for the GEMM natively when the CPU has AVX2
 // (simd_amd64.go), 4-lane SIMD128 under wasm (simd_wasm.go) and for the
 // rest. The micro-kernel's inner loop is assembly, AVX natively
-// (simd_amd64.s) and WebAssembly in the browser (simd_wasm.s), because
-// broadcasting A from memory is a load there, where the compiler's broadcast
-// is a shuffle competing with the multiplies and adds: the GEMM runs 2.3 to
-// 3.5 times faster natively and 1.2 to 1.3 times in wasm (on an AMD EPYC
-// Zen 3; the files say how it was measured). Each lane
-// does the scalar code's float32 operations in the same order, Mul then Add
-// and never a fused multiply-add, so the bits do not change. Without the experiment, or on a CPU without AVX2, the scalar
-// kernels run (scalar.go, kernel.go, exp.go, winograd.go, ops.go); they stay
-// compiled in every build, and TestSIMDMatchesScalar compares the two bit
-// for bit. SIMD reports which run.
+// (simd_amd64.s) and WebAssembly in the browser (simd_wasm.s), because there
+// broadcasting A from memory is a load, where the compiler's broadcast is a
+// shuffle competing with the multiplies and adds: the GEMM runs 2.3 to 3.5
+// times faster natively and 1.2 to 1.3 times in wasm (on an AMD EPYC Zen 3;
+// the files say how it was measured). Each lane does the scalar code's
+// float32 operations in the same order, Mul then Add and never a fused
+// multiply-add, so the bits do not change. Without the experiment, or on a
+// CPU without AVX2, the scalar kernels run (scalar.go, kernel.go, exp.go,
+// winograd.go, ops.go); they stay compiled in every build, and
+// TestSIMDMatchesScalar compares the two bit for bit. SIMD reports which run.
 //
 // # Determinism
 //
