@@ -14,14 +14,22 @@ import (
 // kernels, which give the same bits.
 var useSIMD = runtime.GOARCH == "wasm" || archsimd.X86.AVX2()
 
-// kernel is kernelSIMD (simd_amd64.go, simd_wasm.go), or kernelScalar
-// without SIMD.
+// kernel is kernelSIMD, or kernelScalar without SIMD.
 func kernel(a, b, c []float32, ldc int) {
 	if useSIMD {
 		kernelSIMD(a, b, c, ldc)
 		return
 	}
 	kernelScalar(a, b, c, ldc)
+}
+
+// kernelSIMD is kernelScalar by kernelAsm, the platform's assembly loop
+// (simd_amd64.go, simd_wasm.go): it checks the bounds, which kernelAsm
+// relies on.
+func kernelSIMD(a, b, c []float32, ldc int) {
+	kb := len(b) / nr
+	_ = c[3*ldc : 3*ldc+nr] // rows 0-3 of the tile, as kernelScalar's r
+	kernelAsm(a[:kb*mr], b[:kb*nr], c, ldc)
 }
 
 // expInto sets dst[i] = Exp32(src[i]); dst may be src. When every value

@@ -4,29 +4,20 @@ package tensor
 
 import "simd/archsimd"
 
-// kernelSIMD is kernelScalar with the tile held in four 8-lane (AVX)
-// accumulators, one per row: per p it broadcasts a[p·mr+i], multiplies it by
-// the row b[p·nr:p·nr+8] and adds the rounded products (Mul, then Add: never
-// a fused multiply-add), so every lane does what kernelScalar does for its
-// element.
+// kernelAsm (simd_amd64.s) adds to the mr×nr tile at c (row stride ldc) the
+// product of a (kb×mr) and b (kb×nr), kb = len(b)/nr, as kernelScalar does,
+// with the tile in four 8-lane (AVX) accumulators, one per row: per p it
+// broadcasts a[p·mr+i], multiplies it by the row b[p·nr:p·nr+8] and adds the
+// rounded products (Mul, then Add: never a fused multiply-add), so every
+// lane does what kernelScalar does for its element. a must hold kb·mr
+// floats, ldc ≥ 0 and c reach 3·ldc+nr: kernelSIMD checks. Only called where
+// useSIMD holds (the CPU has AVX2).
 //
-// The loop is kernelAsm (simd_amd64.s), written in assembly because Go's
-// compiler, from simd/archsimd, turns each broadcast into a VMOVSS and a
-// register VBROADCASTSS, a shuffle that takes a vector pipe from the
-// multiplies and adds, where VBROADCASTSS from memory is a pure load; and
-// its loop does one p per pass with a bounds check. kernelAsm does four p
-// per pass with the four B rows in registers. kernelSIMD checks the bounds,
-// which kernelAsm relies on.
-func kernelSIMD(a, b, c []float32, ldc int) {
-	kb := len(b) / nr
-	_ = c[3*ldc : 3*ldc+nr] // rows 0-3 of the tile, as kernelScalar's r
-	kernelAsm(a[:kb*mr], b[:kb*nr], c, ldc)
-}
-
-// kernelAsm adds to the mr×nr tile at c (row stride ldc) the product of a
-// (kb×mr) and b (kb×nr), kb = len(b)/nr, as kernelSIMD describes; a must
-// hold kb·mr floats, ldc ≥ 0 and c reach 3·ldc+nr (unchecked). Only called
-// where useSIMD holds (the CPU has AVX2).
+// It is assembly because Go's compiler, from simd/archsimd, turns each
+// broadcast into a VMOVSS and a register VBROADCASTSS, a shuffle that takes a
+// vector pipe from the multiplies and adds, where VBROADCASTSS from memory is
+// a pure load; and its loop does one p per pass with a bounds check.
+// kernelAsm does four p per pass with the four B rows in registers.
 //
 //go:noescape
 func kernelAsm(a, b, c []float32, ldc int)

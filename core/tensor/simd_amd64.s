@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// kernelAsm is kernelSIMD's loop (simd_amd64.go) written out in AVX: the
+// kernelAsm is kernelSIMD's loop (simd.go) written out in AVX: the
 // tile in four 8-lane accumulators Y0-Y3 (rows 0-3), the rows
 // b[p·nr:p·nr+8] of four p in Y4-Y7, and per p and row i the broadcast of
 // a[p·mr+i] in one of Y8-Y15, multiplied by the B row (VMULPS, rounded) and

@@ -4,34 +4,27 @@ package tensor
 
 import "simd/archsimd"
 
-// kernelSIMD is kernelScalar with the tile held in eight 4-lane (SIMD128)
-// accumulators, c for columns 0-3 and d for 4-7 of each row: per p it
-// broadcasts a[p·mr+i] once, multiplies it by both halves of the row
-// b[p·nr:p·nr+8] and adds the rounded products (Mul, then Add: never a fused
-// multiply-add), so every lane does what kernelScalar does for its element.
-// Eight independent sums hide the add's latency; with the two B vectors and
-// the broadcast they fit the 16 vector locals of Go's wasm port.
+// kernelAsm (simd_wasm.s) adds to the mr×nr tile at c (row stride ldc) the
+// product of a (kb×mr) and b (kb×nr), kb = len(b)/nr, as kernelScalar does,
+// with the tile in eight 4-lane (SIMD128) accumulators, for columns 0-3 and
+// 4-7 of each row: per p it broadcasts a[p·mr+i] once, multiplies it by both
+// halves of the row b[p·nr:p·nr+8] and adds the rounded products (Mul, then
+// Add: never a fused multiply-add), so every lane does what kernelScalar does
+// for its element. Eight independent sums hide the add's latency; with the
+// two B vectors and the broadcast they fit the 16 vector locals of Go's wasm
+// port. a must hold kb·mr floats, ldc ≥ 0 and c reach 3·ldc+nr: kernelSIMD
+// checks.
 //
-// The loop is kernelAsm (simd_wasm.s), written in WebAssembly for two
-// reasons. There each broadcast is one v128.load32_splat, which Go's compiler
-// does not emit: from simd/archsimd it is an f32.load and an f32x4.splat,
-// which V8 turns into a load and a shuffle, and on x64 the shuffle takes a
-// vector pipe from the multiplies and adds. And its loops are plain wasm
-// loops without bounds checks, where the compiled loop needs four-fold
-// unrolling to amortise Go's block dispatch on every jump back. Against the
-// same loop written with simd/archsimd (Node 20, one thread, AMD EPYC) it
-// measured 15.7 → 20.1 GFLOP/s at 256³ and 11.3 → 14.0 at the up blocks'
-// 64×1024×1728; the same assembly with f32.load and f32x4.splat, 17.9 and
-// 12.2. kernelSIMD checks the bounds, which kernelAsm relies on.
-func kernelSIMD(a, b, c []float32, ldc int) {
-	kb := len(b) / nr
-	_ = c[3*ldc : 3*ldc+nr] // rows 0-3 of the tile, as kernelScalar's r
-	kernelAsm(a[:kb*mr], b[:kb*nr], c, ldc)
-}
-
-// kernelAsm adds to the mr×nr tile at c (row stride ldc) the product of a
-// (kb×mr) and b (kb×nr), kb = len(b)/nr, as kernelSIMD describes; a must
-// hold kb·mr floats, ldc ≥ 0 and c reach 3·ldc+nr (unchecked).
+// It is WebAssembly for two reasons. There each broadcast is one
+// v128.load32_splat, which Go's compiler does not emit: from simd/archsimd it
+// is an f32.load and an f32x4.splat, which V8 turns into a load and a
+// shuffle, and on x64 the shuffle takes a vector pipe from the multiplies and
+// adds. And its loops are plain wasm loops without bounds checks, where the
+// compiled loop needs four-fold unrolling to amortise Go's block dispatch on
+// every jump back. Against the same loop written with simd/archsimd (Node 20,
+// one thread, AMD EPYC) it measured 15.7 → 20.1 GFLOP/s at 256³ and 11.3 →
+// 14.0 at the up blocks' 64×1024×1728; the same assembly with f32.load and
+// f32x4.splat, 17.9 and 12.2.
 //
 //go:noescape
 func kernelAsm(a, b, c []float32, ldc int)

@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// kernelAsm is kernelSIMD's loop (simd_wasm.go) written out in WebAssembly:
+// kernelAsm is kernelSIMD's loop (simd.go) written out in WebAssembly:
 // the tile in eight 4-lane accumulators V0-V3 (columns 0-3 of rows 0-3) and
 // V4-V7 (columns 4-7), the row b[p·nr:p·nr+8] in V8 and V9, and per p and row
 // i the broadcast of a[p·mr+i] in V10, multiplied by V8 and V9 and the
