@@ -270,20 +270,22 @@ func packBT(bp, bt []float32, ldb, kb, nb int) {
 }
 
 // macroKernel adds the product of a packed mb×kb block and a packed kb×nb
-// panel into c (row stride ldc), one mr×nr register tile at a time. Partial
-// tiles at the bottom and right edges go through a scratch tile.
+// panel into c (row stride ldc), one mr×nr register tile at a time: the
+// whole tiles of a column of tiles in one kernel call, partial tiles at the
+// bottom and right edges through a scratch tile.
 func macroKernel(ap, bp []float32, kb, mb, nb int, c []float32, ldc int) {
 	var edge [mr * nr]float32
 	for j := 0; j < nb; j += nr {
 		bs := bp[j*kb : (j+nr)*kb]
-		for i := 0; i < mb; i += mr {
+		i := 0
+		if j+nr <= nb && mb >= mr {
+			kernel(ap, bs, c[j:], ldc, mb/mr)
+			i = mb / mr * mr
+		}
+		for ; i < mb; i += mr {
 			as := ap[i*kb : (i+mr)*kb]
-			if i+mr <= mb && j+nr <= nb {
-				kernel(as, bs, c[i*ldc+j:], ldc)
-				continue
-			}
 			edge = [mr * nr]float32{}
-			kernel(as, bs, edge[:], nr)
+			kernel(as, bs, edge[:], nr, 1)
 			for ii := 0; ii < min(mr, mb-i); ii++ {
 				for jj := 0; jj < min(nr, nb-j); jj++ {
 					c[(i+ii)*ldc+j+jj] += edge[ii*nr+jj]

@@ -2,9 +2,18 @@ package tensor
 
 // The GEMM's micro-kernel comes in two builds that give the same bits: a
 // scalar one (kernelScalar, below), always compiled so that tests can compare
-// against it, and with GOEXPERIMENT=simd a simd/archsimd one (kernel_simd.go)
-// that does the same float32 operations four lanes at a time. kernel picks
-// between them (kernel_simd.go, kernel_scalar.go).
+// against it, and with GOEXPERIMENT=simd an assembly one (kernelAsm in
+// simd_amd64.s and simd_wasm.s) that does the same float32 operations eight
+// lanes at a time. kernel picks between them (simd.go, scalar.go).
+
+// kernelTiles is kernelScalar for tiles tiles down c: tile t takes the A
+// strip a[t·kb·mr:] and adds into c[t·mr·ldc:], all with the same b.
+func kernelTiles(a, b, c []float32, ldc, tiles int) {
+	kb := len(b) / nr
+	for t := 0; t < tiles; t++ {
+		kernelScalar(a[t*kb*mr:], b, c[t*mr*ldc:], ldc)
+	}
+}
 
 // kernelScalar adds to the mr×nr tile at c (row stride ldc) the product of a
 // packed A strip a (kb×mr) and a packed B strip b (kb×nr), kb = len(b)/nr:

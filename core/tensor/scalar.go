@@ -5,8 +5,8 @@ package tensor
 // useSIMD is false: this build has no SIMD kernels.
 var useSIMD = false
 
-// kernel is kernelScalar.
-func kernel(a, b, c []float32, ldc int) { kernelScalar(a, b, c, ldc) }
+// kernel is kernelTiles.
+func kernel(a, b, c []float32, ldc, tiles int) { kernelTiles(a, b, c, ldc, tiles) }
 
 // expInto sets dst[i] = Exp32(src[i]); dst may be src.
 func expInto(dst, src []float32) { expScalar(dst, src) }
@@ -15,6 +15,19 @@ func expInto(dst, src []float32) { expScalar(dst, src) }
 func inputQuad(dst []float32, ld int, rows []float32, half, tx int) {
 	inputQuadScalar(dst, ld, rows, half, tx)
 }
+
+// inputQuads is inputQuadsEach.
+func inputQuads(v []float32, cin, c int, rows []float32, half, tx, q, n int) {
+	inputQuadsEach(v, cin, c, rows, half, tx, q, n)
+}
+
+// outputQuads is outputQuadsEach.
+func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n int) {
+	outputQuadsEach(y, wo, m, ld, bias, n)
+}
+
+// deinterleave is deinterleaveScalar.
+func deinterleave(even, odd, pair []float32) { deinterleaveScalar(even, odd, pair) }
 
 // outputQuad is outputQuadScalar.
 func outputQuad(y []float32, wo int, m []float32, ld int, bias float32) {

@@ -14,22 +14,22 @@ import (
 // kernels, which give the same bits.
 var useSIMD = runtime.GOARCH == "wasm" || archsimd.X86.AVX2()
 
-// kernel is kernelSIMD, or kernelScalar without SIMD.
-func kernel(a, b, c []float32, ldc int) {
+// kernel is kernelSIMD, or kernelTiles of kernelScalar without SIMD.
+func kernel(a, b, c []float32, ldc, tiles int) {
 	if useSIMD {
-		kernelSIMD(a, b, c, ldc)
+		kernelSIMD(a, b, c, ldc, tiles)
 		return
 	}
-	kernelScalar(a, b, c, ldc)
+	kernelTiles(a, b, c, ldc, tiles)
 }
 
-// kernelSIMD is kernelScalar by kernelAsm, the platform's assembly loop
+// kernelSIMD is kernelTiles by kernelAsm, the platform's assembly loop
 // (simd_amd64.go, simd_wasm.go): it checks the bounds, which kernelAsm
 // relies on.
-func kernelSIMD(a, b, c []float32, ldc int) {
+func kernelSIMD(a, b, c []float32, ldc, tiles int) {
 	kb := len(b) / nr
-	_ = c[3*ldc : 3*ldc+nr] // rows 0-3 of the tile, as kernelScalar's r
-	kernelAsm(a[:kb*mr], b[:kb*nr], c, ldc)
+	_ = c[(tiles*mr-1)*ldc : (tiles*mr-1)*ldc+nr] // the last tile's row 3
+	kernelAsm(a[:tiles*kb*mr], b[:kb*nr], c, ldc, tiles)
 }
 
 // expInto sets dst[i] = Exp32(src[i]); dst may be src. When every value

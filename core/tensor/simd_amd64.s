@@ -13,10 +13,13 @@
 // The broadcast is VBROADCASTSS from memory, a pure load, in place of the
 // VMOVSS and register VBROADCASTSS (a shuffle on the vector pipes the
 // multiplies and adds need) that Go's compiler emits. Four p per pass of
-// the first loop, then one per pass; CX counts the p left.
+// the first loop, then one per pass; CX counts the p left. Then the next
+// tile: its A strip follows in a (SI is there already), b is read again
+// from R10 and c moves on four rows; R12 counts the tiles left.
 //
-// The caller checks the bounds: a holds kb·mr and b kb·nr floats, with kb =
-// len(b)/nr, and c reaches 3·ldc+8. Only called where useSIMD holds (AVX2).
+// The caller checks the bounds: a holds tiles·kb·mr and b kb·nr floats,
+// with kb = len(b)/nr, and c reaches (4·tiles−1)·ldc+8. Only called where
+// useSIMD holds (AVX2).
 
 // STEP does one p: a[p·mr:p·mr+4] at SI+aoff, its B row in B, the four
 // broadcasts and products in T0-T3.
@@ -41,17 +44,23 @@
 	VADDPS Y, Y8, Y8; \
 	VMOVUPS Y8, M
 
-// func kernelAsm(a, b, c []float32, ldc int)
-TEXT ·kernelAsm(SB), NOSPLIT, $0-80
+// func kernelAsm(a, b, c []float32, ldc, tiles int)
+TEXT ·kernelAsm(SB), NOSPLIT, $0-88
 	MOVQ a_base+0(FP), SI
-	MOVQ b_base+24(FP), DI
-	MOVQ b_len+32(FP), CX
-	SHRQ $3, CX // kb = len(b)/nr
+	MOVQ b_base+24(FP), R10
+	MOVQ b_len+32(FP), R11
+	SHRQ $3, R11 // kb = len(b)/nr
 	MOVQ c_base+48(FP), DX
 	MOVQ ldc+72(FP), R8
 	SHLQ $2, R8 // row stride in bytes
 	LEAQ (R8)(R8*2), R9 // 3 rows
+	MOVQ tiles+80(FP), R12
+	TESTQ R12, R12
+	JEQ   end
 
+tile:
+	MOVQ R10, DI
+	MOVQ R11, CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -92,5 +101,10 @@ done:
 	ROW((DX)(R8*1), Y1)
 	ROW((DX)(R8*2), Y2)
 	ROW((DX)(R9*1), Y3)
+	LEAQ (DX)(R8*4), DX
+	DECQ R12
+	JNE  tile
+
+end:
 	VZEROUPPER
 	RET

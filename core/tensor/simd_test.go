@@ -44,6 +44,7 @@ func TestSIMDMatchesScalar(t *testing.T) {
 		{1, 16, 16, 11, 3, 1, Padding{1, 1, 1, 1}}, // Winograd, odd size
 		{3, 17, 20, 8, 3, 1, Padding{1, 1, 1, 1}},  // Winograd
 		{2, 16, 18, 13, 3, 1, Padding{0, 0, 1, 1}}, // Winograd, even left padding
+		{2, 16, 20, 32, 3, 1, Padding{1, 1, 1, 1}}, // Winograd, rows of whole quads over two strips
 		{2, 16, 16, 4, 3, 1, Padding{1, 1, 1, 1}},  // im2col at 4x4
 		{2, 12, 10, 9, 3, 2, Padding{0, 0, 1, 1}},  // Downsample2D
 		{2, 24, 8, 7, 1, 1, Padding{}},             // 1x1, direct

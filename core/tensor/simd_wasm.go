@@ -4,16 +4,17 @@ package tensor
 
 import "simd/archsimd"
 
-// kernelAsm (simd_wasm.s) adds to the mr×nr tile at c (row stride ldc) the
-// product of a (kb×mr) and b (kb×nr), kb = len(b)/nr, as kernelScalar does,
+// kernelAsm (simd_wasm.s) adds to each of tiles mr×nr tiles down c (row
+// stride ldc) the product of its A strip (kb×mr, one after the other in a)
+// and b (kb×nr), kb = len(b)/nr, as kernelTiles does,
 // with the tile in eight 4-lane (SIMD128) accumulators, for columns 0-3 and
 // 4-7 of each row: per p it broadcasts a[p·mr+i] once, multiplies it by both
 // halves of the row b[p·nr:p·nr+8] and adds the rounded products (Mul, then
 // Add: never a fused multiply-add), so every lane does what kernelScalar does
 // for its element. Eight independent sums hide the add's latency; with the
 // two B vectors and the broadcast they fit the 16 vector locals of Go's wasm
-// port. a must hold kb·mr floats, ldc ≥ 0 and c reach 3·ldc+nr: kernelSIMD
-// checks.
+// port. a must hold tiles·kb·mr floats, ldc ≥ 0 and c reach
+// (tiles·mr−1)·ldc+nr: kernelSIMD checks.
 //
 // It is WebAssembly for two reasons. There each broadcast is one
 // v128.load32_splat, which Go's compiler does not emit: from simd/archsimd it
@@ -27,7 +28,7 @@ import "simd/archsimd"
 // f32x4.splat, 17.9 and 12.2.
 //
 //go:noescape
-func kernelAsm(a, b, c []float32, ldc int)
+func kernelAsm(a, b, c []float32, ldc, tiles int)
 
 // pow2 returns 2^n for n in [-126, 127]: the float32 with exponent n+127.
 func pow2(n archsimd.Int32x4) archsimd.Float32x4 {

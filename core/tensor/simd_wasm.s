@@ -11,7 +11,9 @@
 // one v128.load32_splat, which V8 can compile to a broadcast from memory (a
 // load), in place of the f32.load and f32x4.splat that Go's compiler emits
 // (a load and a shuffle). Four p per pass of the first loop, then one per
-// pass; R2 counts the p left.
+// pass; R2 counts the p left. Then the next tile: its A strip follows in a
+// (R0 is there already), b is read again from R7 and c moves on four rows;
+// R6 counts the tiles left.
 //
 // The assembler knows the instruction but writes no memory operand (memarg)
 // for it, so SPLAT writes one by hand: Block with operand $n is encoded as
@@ -21,8 +23,8 @@
 // their targets by block depth); this function uses neither, only Br and
 // BrIf with constant depths.
 //
-// The caller checks the bounds: a holds kb·mr and b kb·nr floats, with kb =
-// len(b)/nr, and c reaches 3·ldc+8.
+// The caller checks the bounds: a holds tiles·kb·mr and b kb·nr floats,
+// with kb = len(b)/nr, and c reaches (4·tiles−1)·ldc+8.
 
 // SPLAT pushes a[off/4] four times, a at R0; off < 128.
 #define SPLAT(off) Get R0; I32WrapI64; V128Load32Splat; Block $(128-(off))
@@ -58,16 +60,35 @@
 	ADDQUAD(W, R5); \
 	Get R3; Get R4; I64Add; Set R3
 
-// func kernelAsm(a, b, c []float32, ldc int)
-TEXT ·kernelAsm(SB), NOSPLIT, $0-80
+// func kernelAsm(a, b, c []float32, ldc, tiles int)
+TEXT ·kernelAsm(SB), NOSPLIT, $0-88
 	I64Load a_base+0(FP)
 	Set R0
 	I64Load b_base+24(FP)
-	Set R1
+	Set R7
 	I64Load b_len+32(FP)
 	I64Const $3
 	I64ShrU
-	Set R2 // kb: p runs up while R2 counts down
+	Set R8 // kb
+	// c[i·ldc:i·ldc+8] += the tile's row i, R3 at its start, R4 = ldc in bytes.
+	I64Load c_base+48(FP)
+	Set R3
+	I64Load ldc+72(FP)
+	I64Const $2
+	I64Shl
+	Set R4
+	I64Load tiles+80(FP)
+	Set R6
+
+	Block
+	Loop
+	Get R6
+	I64Eqz
+	BrIf $1
+	Get R7
+	Set R1
+	Get R8
+	Set R2 // p runs up while R2 counts down
 
 	V128Const $0, $0
 	Set V0
@@ -134,15 +155,15 @@ TEXT ·kernelAsm(SB), NOSPLIT, $0-80
 	End
 	End
 
-	// c[i·ldc:i·ldc+8] += the tile's row i, R3 at its start, R4 = ldc in bytes.
-	I64Load c_base+48(FP)
-	Set R3
-	I64Load ldc+72(FP)
-	I64Const $2
-	I64Shl
-	Set R4
 	ROWC(V0, V4)
 	ROWC(V1, V5)
 	ROWC(V2, V6)
 	ROWC(V3, V7)
+	Get R6
+	I64Const $1
+	I64Sub
+	Set R6
+	Br $0
+	End
+	End
 	RET

@@ -150,11 +150,7 @@ func splitChannel(s, img []float32, h, w int, pad Padding, tw int) {
 	for y := 0; y < h; y++ {
 		row := s[(pad.Top+y)*2*half : (pad.Top+y+1)*2*half]
 		src := img[y*w : (y+1)*w]
-		even, odd := row[ea:ea+pairs], row[oa:oa+pairs]
-		pair := src[:2*pairs]
-		for j := range even {
-			even[j], odd[j] = pair[2*j], pair[2*j+1]
-		}
+		deinterleave(row[ea:ea+pairs], row[oa:oa+pairs], src[:2*pairs])
 		if w%2 == 1 {
 			row[ea+pairs] = src[w-1]
 		}
@@ -165,24 +161,37 @@ func splitChannel(s, img []float32, h, w int, pad Padding, tw int) {
 // image in s (splitChannel's layout), th×tw tiles with top-left corners
 // (2ty, 2tx), as columns q0+t, t = ty·tw+tx, of the V_ξ that v holds in the
 // GEMM's packed layout: v[((s·16+ξ)·Cin + c)·nr + j] is entry ξ of column
-// s·nr+j. Four tiles side by side whose columns start at a multiple of 4
-// (so lie in one strip) go through inputQuad.
+// s·nr+j. In each row of tiles, the four tiles side by side whose columns
+// start at a multiple of 4 (so lie in one strip) go through inputQuads, the
+// tiles before and after them through inputTile.
 func inputTiles(v []float32, q0, cin, c int, s []float32, th, tw int) {
 	half := tw + 1
 	ld := cin * nr
+	tile := func(rows []float32, q, tx int) {
+		inputTile(v[(q/nr*16*cin+c)*nr+q%nr:], ld, rows, half, tx)
+	}
 	for ty := 0; ty < th; ty++ {
 		rows := s[2*ty*2*half : (2*ty+4)*2*half]
-		for tx := 0; tx < tw; {
-			q := q0 + ty*tw + tx
-			dst := v[(q/nr*16*cin+c)*nr+q%nr:]
-			if tx+4 <= tw && q%4 == 0 {
-				inputQuad(dst, ld, rows, half, tx)
-				tx += 4
-				continue
-			}
-			inputTile(dst, ld, rows, half, tx)
-			tx++
+		q := q0 + ty*tw
+		lead := min((4-q%4)%4, tw) // tiles before the first quad
+		quads := (tw - lead) / 4
+		for tx := 0; tx < lead; tx++ {
+			tile(rows, q+tx, tx)
 		}
+		if quads > 0 {
+			inputQuads(v, cin, c, rows, half, lead, q+lead, quads)
+		}
+		for tx := lead + 4*quads; tx < tw; tx++ {
+			tile(rows, q+tx, tx)
+		}
+	}
+}
+
+// inputQuadsEach is inputQuads one inputQuad at a time.
+func inputQuadsEach(v []float32, cin, c int, rows []float32, half, tx, q, n int) {
+	for k := 0; k < n; k++ {
+		qk := q + 4*k
+		inputQuad(v[(qk/nr*16*cin+c)*nr+qk%nr:], cin*nr, rows, half, tx+4*k)
 	}
 }
 
@@ -212,32 +221,47 @@ func inputQuadScalar(dst []float32, ld int, rows []float32, half, tx int) {
 	}
 }
 
+// deinterleaveScalar sets even[j], odd[j] = pair[2j], pair[2j+1].
+func deinterleaveScalar(even, odd, pair []float32) {
+	odd, pair = odd[:len(even)], pair[:2*len(even)]
+	for j := range even {
+		even[j], odd[j] = pair[2*j], pair[2*j+1]
+	}
+}
+
 // bTTimes returns Bᵀ·(a, b, c, d).
 func bTTimes(a, b, c, d float32) (float32, float32, float32, float32) {
 	return a - c, b + c, c - b, b - d
 }
 
 // outputTiles sets every 2×2 block of y (ho×wo), the one at (2ty, 2tx)
-// clipped to y, to bias + Aᵀ M A, where M[ξ] = m[ξ·ld + ty·tw+tx]. Four
-// whole blocks side by side go through outputQuad.
+// clipped to y, to bias + Aᵀ M A, where M[ξ] = m[ξ·ld + ty·tw+tx]. In each
+// row of whole blocks, the first wo/8 groups of four go through
+// outputQuads, the rest block by block.
 func outputTiles(y []float32, ho, wo int, m []float32, ld, tw int, bias float32) {
 	for ty := 0; ty < (ho+1)/2; ty++ {
 		y0 := 2 * ty
-		for tx := 0; tx < tw; {
+		tx := 0
+		if y0+2 <= ho && wo >= 8 {
+			outputQuads(y[y0*wo:], wo, m[ty*tw:], ld, bias, wo/8)
+			tx = wo / 8 * 4
+		}
+		for ; tx < tw; tx++ {
 			x0, t := 2*tx, ty*tw+tx
-			if y0+2 <= ho && x0+8 <= wo {
-				outputQuad(y[y0*wo+x0:], wo, m[t:], ld, bias)
-				tx += 4
-				continue
-			}
 			y00, y01, y10, y11 := outputTile(m[t:], ld)
 			for i, v := range [2][2]float32{{y00, y01}, {y10, y11}} {
 				for j := 0; j < 2 && y0+i < ho && x0+j < wo; j++ {
 					y[(y0+i)*wo+x0+j] = bias + v[j]
 				}
 			}
-			tx++
 		}
+	}
+}
+
+// outputQuadsEach is outputQuads one outputQuad at a time.
+func outputQuadsEach(y []float32, wo int, m []float32, ld int, bias float32, n int) {
+	for k := 0; k < n; k++ {
+		outputQuad(y[8*k:], wo, m[4*k:], ld, bias)
 	}
 }
 

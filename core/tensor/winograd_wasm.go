@@ -1,0 +1,74 @@
+//go:build goexperiment.simd
+
+package tensor
+
+// The Winograd transforms' inner loops in WebAssembly (winograd_wasm.s).
+// Compiled from Go, the SIMD quads (inputQuadSIMD, outputQuadSIMD) and
+// splitChannel's copy spent most of their time outside the arithmetic: Go's
+// wasm port keeps its registers in locals and its stack in linear memory,
+// checks bounds per access and dispatches blocks on every jump, and
+// simd/archsimd offers no lane shuffles, so the even/odd split and the
+// output's interleave went a float at a time. The assembly does the same
+// float32 operations in the same order (the same bits, which
+// TestSIMDMatchesScalar checks), over a whole row of tiles per call, and
+// moves the lanes with i8x16.swizzle.
+
+// inputQuads writes, for k < n, the four tiles at tile column tx+4k of rows
+// (splitChannel's layout) to columns q+4k … q+4k+3 of channel c of the
+// packed V that v holds (inputTiles), q a multiple of 4: inputQuadsAsm, or
+// inputQuadsEach without SIMD.
+func inputQuads(v []float32, cin, c int, rows []float32, half, tx, q, n int) {
+	if !useSIMD {
+		inputQuadsEach(v, cin, c, rows, half, tx, q, n)
+		return
+	}
+	ld := cin * nr
+	first := (q/nr*16*cin+c)*nr + q%nr
+	last := q + 4*(n-1)
+	end := (last/nr*16*cin+c)*nr + last%nr + 15*ld + 4
+	_ = rows[3*2*half+half+tx+4*n] // the last quad's hi4 of row 3's odd half
+	inputQuadsAsm(v[first:end], ld, rows[tx:], half, 16*cin*nr, q%nr/4, n)
+}
+
+// inputQuadsAsm is inputQuadSIMD for n quads: quad k reads rows[4k:] and
+// writes dst at dst[k/2·(strip−4) + 4k] when parity is 0 (the first quad
+// starts a strip), at dst[(k+1)/2·(strip−4) + 4k] when it is 1.
+// inputQuads checks the bounds.
+//
+//go:noescape
+func inputQuadsAsm(dst []float32, ld int, rows []float32, half, strip, parity, n int)
+
+// outputQuads sets, for k < n, the four 2×2 blocks at y[8k:], y[wo+8k:] to
+// bias + Aᵀ M A for M[ξ] = m[ξ·ld+4k+l]: outputQuadsAsm, or outputQuadsEach
+// without SIMD.
+func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n int) {
+	if !useSIMD {
+		outputQuadsEach(y, wo, m, ld, bias, n)
+		return
+	}
+	outputQuadsAsm(y[:wo+8*n], wo, m[:15*ld+4*n], ld, bias, n)
+}
+
+// outputQuadsAsm is outputQuadSIMD for n quads; outputQuads checks the
+// bounds.
+//
+//go:noescape
+func outputQuadsAsm(y []float32, wo int, m []float32, ld int, bias float32, n int)
+
+// deinterleave sets even[j], odd[j] = pair[2j], pair[2j+1]: four pairs at a
+// time by deinterleaveAsm, the rest as deinterleaveScalar.
+func deinterleave(even, odd, pair []float32) {
+	if !useSIMD {
+		deinterleaveScalar(even, odd, pair)
+		return
+	}
+	n := len(even) / 4 * 4
+	deinterleaveAsm(even[:n], odd[:n], pair[:2*n])
+	deinterleaveScalar(even[n:], odd[n:], pair[2*n:])
+}
+
+// deinterleaveAsm is deinterleaveScalar for len(even) a multiple of 4, with
+// odd and pair at least as long as it needs.
+//
+//go:noescape
+func deinterleaveAsm(even, odd, pair []float32)
