@@ -205,14 +205,19 @@ func (g *convGeometry) taps() {
 // padding (Conv2d pads the image beforehand), so that every tap is inside
 // img. When a strip's nr columns are windows on one output row, their
 // top-left corners are q0 = y·s·W + x·s, q0 + s, …, q0 + (nr-1)·s, so for
-// stride 1 a row of the strip is nr contiguous pixels.
+// stride 1 a row of the strip is nr contiguous pixels. When the output is
+// narrower than a strip (4×4 at the UNet's bottom), each half of a strip
+// can still lie on one output row, and is copied as such.
 func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
+	const half = nr / 2
 	off := g.off[p0 : p0+kb]
 	for s := 0; s < roundUp(nb, nr); s += nr {
 		strip := bp[s*kb : (s+nr)*kb]
 		q := j0 + s
 		b0 := (q/g.wo*g.w + q%g.wo) * g.stride
 		row := s+nr <= nb && q%g.wo+nr <= g.wo
+		q1 := q + half
+		halves := s+nr <= nb && q%g.wo+half <= g.wo && q1%g.wo+half <= g.wo
 		switch {
 		case row && g.stride == 1:
 			src := img[b0:]
@@ -227,8 +232,21 @@ func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
 					d[jj] = src[o+jj*g.stride]
 				}
 			}
+		case halves:
+			lo, hi := img[b0:], img[(q1/g.wo*g.w+q1%g.wo)*g.stride:]
+			for p, o := range off {
+				d := strip[p*nr : p*nr+nr]
+				if g.stride == 1 {
+					*(*[half]float32)(d) = *(*[half]float32)(lo[o:])
+					*(*[half]float32)(d[half:]) = *(*[half]float32)(hi[o:])
+					continue
+				}
+				for jj := range half {
+					d[jj], d[half+jj] = lo[o+jj*g.stride], hi[o+jj*g.stride]
+				}
+			}
 		default:
-			// The columns lie on two output rows, or the strip ends past nb.
+			// The columns lie on more output rows, or the strip ends past nb.
 			for jj := 0; jj < nr; jj++ {
 				if s+jj >= nb {
 					for p := range kb {

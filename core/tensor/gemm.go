@@ -32,14 +32,14 @@ const (
 // panics if a slice is too short for its dimensions.
 func Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	clearRows(c, m, n, ldc)
-	gemmAcc(m, n, k, a, lda, []product{{denseB(b, ldb), c}}, ldc)
+	gemmAcc(m, n, k, a, lda, []product{{pack: denseB(b, ldb), c: c}}, ldc)
 }
 
 // gemmTB computes C = A·Bᵀ (as in x @ W^T) with bt holding Bᵀ, n×k with row
 // stride ldb. C is overwritten.
 func gemmTB(m, n, k int, a []float32, lda int, bt []float32, ldb int, c []float32, ldc int) {
 	clearRows(c, m, n, ldc)
-	gemmAcc(m, n, k, a, lda, []product{{transposedB(bt, ldb), c}}, ldc)
+	gemmAcc(m, n, k, a, lda, []product{{pack: transposedB(bt, ldb), c: c}}, ldc)
 }
 
 func clearRows(c []float32, m, n, ldc int) {
@@ -54,11 +54,19 @@ func clearRows(c []float32, m, n, ldc int) {
 type packFunc func(bp []float32, p0, kb, j0, nb int)
 
 // product is one right-hand side of gemmAcc: B (k×n, given by its panels)
-// and the C (m×n) that A·B is added into.
+// and the C (m×n) that A·B is added into. pack copies a panel into the
+// GEMM's layout; a B that is held in that layout already gives its panels
+// through packed instead, without a copy.
 type product struct {
-	pack packFunc
-	c    []float32
+	pack   packFunc
+	packed packedFunc
+	c      []float32
 }
+
+// packedFunc returns the panel B[p0:p0+kb, j0:] of a B held in packFunc's
+// layout strip by strip: strip s (columns j0+s·nr … j0+s·nr+nr−1) is
+// b[s·stride : s·stride+kb·nr].
+type packedFunc func(p0, kb, j0 int) (b []float32, stride int)
 
 // gemmAcc adds A·B_i into C_i for every product i: A is m×k with row stride
 // lda, each C_i is m×n with row stride ldc. A is packed once for them all,
@@ -157,12 +165,16 @@ func (g *gemmJob) run(i0, i1, u0, u1 int) {
 			nb := min(nc, j1-jb)
 			for p0 := 0; p0 < g.k; p0 += g.depth {
 				kb := min(g.depth, g.k-p0)
-				bp := (*pb)[:kb*roundUp(nb, nr)]
-				prod.pack(bp, p0, kb, jb, nb)
+				bp, stride := (*pb)[:kb*roundUp(nb, nr)], kb*nr
+				if prod.packed != nil {
+					bp, stride = prod.packed(p0, kb, jb)
+				} else {
+					prod.pack(bp, p0, kb, jb, nb)
+				}
 				ap := g.ap[p0*mp : (p0+kb)*mp]
 				for ib := i0; ib < i1; ib += mc {
 					mb := min(mc, i1-ib)
-					macroKernel(ap[ib*kb:], bp, kb, mb, nb, prod.c[ib*g.ldc+jb:], g.ldc)
+					macroKernel(ap[ib*kb:], bp, stride, kb, mb, nb, prod.c[ib*g.ldc+jb:], g.ldc)
 				}
 			}
 		}
@@ -270,13 +282,14 @@ func packBT(bp, bt []float32, ldb, kb, nb int) {
 }
 
 // macroKernel adds the product of a packed mb×kb block and a packed kb×nb
-// panel into c (row stride ldc), one mr×nr register tile at a time: the
-// whole tiles of a column of tiles in one kernel call, partial tiles at the
-// bottom and right edges through a scratch tile.
-func macroKernel(ap, bp []float32, kb, mb, nb int, c []float32, ldc int) {
+// panel, whose strips lie stride floats apart in bp, into c (row stride
+// ldc), one mr×nr register tile at a time: the whole tiles of a column of
+// tiles in one kernel call, partial tiles at the bottom and right edges
+// through a scratch tile.
+func macroKernel(ap, bp []float32, stride, kb, mb, nb int, c []float32, ldc int) {
 	var edge [mr * nr]float32
 	for j := 0; j < nb; j += nr {
-		bs := bp[j*kb : (j+nr)*kb]
+		bs := bp[j/nr*stride:][:kb*nr]
 		i := 0
 		if j+nr <= nb && mb >= mr {
 			kernel(ap, bs, c[j:], ldc, mb/mr)

@@ -177,12 +177,12 @@ func Attention(q, k, v *Tensor, heads int, scale float32) *Tensor {
 			off := bh/heads*t*c + bh%heads*d
 			qh, kh, vh, oh := q.Data[off:], k.Data[off:], v.Data[off:], out.Data[off:]
 			clearRows(s, t, t, t)
-			gemmOn(1, t, t, d, qh, c, []product{{transposedB(kh, c), s}}, t) // S = q_h k_hᵀ
+			gemmOn(1, t, t, d, qh, c, []product{{pack: transposedB(kh, c), c: s}}, t) // S = q_h k_hᵀ
 			for r := 0; r < t; r++ {
 				softmaxRow(s[r*t:(r+1)*t], scale)
 			}
 			clearRows(oh, t, d, c)
-			gemmOn(1, t, d, t, s, t, []product{{denseB(vh, c), oh}}, c) // out_h = P v_h
+			gemmOn(1, t, d, t, s, t, []product{{pack: denseB(vh, c), c: oh}}, c) // out_h = P v_h
 		}
 	})
 	return out

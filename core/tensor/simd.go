@@ -86,22 +86,29 @@ func inRange(s []float32, lo, hi float32) bool {
 }
 
 // silu sets o[i] = x[i] / (1 + e^-x[i]). When every -x lies in expQuad's
-// range it does so in one pass, four values at a time, with the operations
-// of siluPasses's three passes; otherwise it is siluPasses, whose exp and
-// tail are SIMD too.
+// range it does so in one pass, four values at a time (siluQuads), with the
+// operations of siluPasses's three passes; otherwise it is siluPasses, whose
+// exp and tail are SIMD too.
 func silu(o, x []float32) {
 	x = x[:len(o)]
 	if !useSIMD || !inRange(x, -expHigh, -expLow) {
 		siluPasses(o, x)
 		return
 	}
+	n := len(o) / 4 * 4
+	siluQuads(o[:n], x[:n])
+	siluPasses(o[n:], x[n:])
+}
+
+// siluQuadsSIMD sets o[i] = x[i] / (1 + expQuad(-x[i])), four values at a
+// time, for len(o) a multiple of 4.
+func siluQuadsSIMD(o, x []float32) {
+	x = x[:len(o)]
 	one := archsimd.BroadcastFloat32x4(1)
-	i := 0
-	for ; i+4 <= len(o); i += 4 {
+	for i := 0; i+4 <= len(o); i += 4 {
 		v := load4(x, i)
 		store4(o, i, v.Div(one.Add(expQuad(v.Neg()))))
 	}
-	siluPasses(o[i:], x[i:])
 }
 
 // expQuad is expScalar's main path on four lanes, operation for operation:

@@ -47,3 +47,6 @@ func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n int) 
 // deinterleave sets even[j], odd[j] = pair[2j], pair[2j+1]:
 // deinterleaveScalar.
 func deinterleave(even, odd, pair []float32) { deinterleaveScalar(even, odd, pair) }
+
+// siluQuads is siluQuadsSIMD.
+func siluQuads(o, x []float32) { siluQuadsSIMD(o, x) }

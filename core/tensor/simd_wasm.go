@@ -30,6 +30,16 @@ import "simd/archsimd"
 //go:noescape
 func kernelAsm(a, b, c []float32, ldc, tiles int)
 
+// siluQuads is siluQuadsSIMD in WebAssembly (siluAsm), for len(o) a
+// multiple of 4 and every -x[i] in [expLow, expHigh]: the same operations in
+// the same order, with the constants as their float32 bits. Compiled from
+// Go, the 25 vector operations per quad went through locals and memory
+// around each one.
+func siluQuads(o, x []float32) { siluAsm(o, x[:len(o)]) }
+
+//go:noescape
+func siluAsm(o, x []float32)
+
 // pow2 returns 2^n for n in [-126, 127]: the float32 with exponent n+127.
 func pow2(n archsimd.Int32x4) archsimd.Float32x4 {
 	return n.Add(archsimd.BroadcastInt32x4(127)).ShiftAllLeft(23).ToBits().BitsToFloat32()

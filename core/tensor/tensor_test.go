@@ -147,6 +147,8 @@ func TestConv2d(t *testing.T) {
 		{2, 40, 6, 7, 9, 3, 1, Padding{1, 1, 1, 1}, true}, // K = 360: two panels
 		{1, 300, 3, 5, 7, 1, 1, Padding{}, false},         // 1x1 over two panels
 		{1, 30, 9, 9, 6, 3, 2, Padding{1, 1, 1, 1}, true}, // stride 2, K = 270
+		{3, 16, 4, 4, 9, 3, 1, Padding{1, 1, 1, 1}, true}, // 4x4: strips of two output rows
+		{2, 3, 4, 6, 5, 3, 1, Padding{1, 1, 1, 1}, true},  // 4x6: strips over three rows
 	}
 	for _, tc := range cases {
 		x := randTensor(4, tc.n, tc.cin, tc.h, tc.w)

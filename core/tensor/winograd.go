@@ -53,9 +53,9 @@ func winogradConv(out, x []float32, n, cin, h, w int, pad Padding, u []float32, 
 	defer putBuffer(bm)
 	v, m := (*bv)[:16*cin*strips*nr], (*bm)[:16*cout*cols]
 
-	// V_ξ is held as the GEMM packs it (see inputTiles), so that packing a
-	// panel is a copy; the column past cols that completes the last strip
-	// is zero.
+	// V_ξ is held as the GEMM packs it (see inputTiles), so that the GEMM
+	// reads its panels where they are; the column past cols that completes
+	// the last strip is zero.
 	if cols%nr != 0 {
 		clear(v[(strips-1)*16*cin*nr:])
 	}
@@ -78,13 +78,10 @@ func winogradConv(out, x []float32, n, cin, h, w int, pad Padding, u []float32, 
 	size := roundUp(cout, mr) * cin // of one packed U_ξ
 	parallelFor(16, 2*float64(cout)*float64(cin)*float64(cols), func(lo, hi int) {
 		for xi := lo; xi < hi; xi++ {
-			pack := func(bp []float32, p0, kb, j0, nb int) {
-				for s := 0; s < nb; s += nr {
-					from := (((j0+s)/nr*16+xi)*cin + p0) * nr
-					copy(bp[s*kb:(s+nr)*kb], v[from:from+kb*nr])
-				}
+			packed := func(p0, kb, j0 int) ([]float32, int) {
+				return v[((j0/nr*16+xi)*cin+p0)*nr:], 16 * cin * nr
 			}
-			gemmPacked(1, cout, cols, cin, u[xi*size:(xi+1)*size], []product{{pack, m[xi*cols:]}}, 16*cols)
+			gemmPacked(1, cout, cols, cin, u[xi*size:(xi+1)*size], []product{{packed: packed, c: m[xi*cols:]}}, 16*cols)
 		}
 	})
 	hw := ho * wo
