@@ -1,6 +1,7 @@
 //go:build goexperiment.simd
 
 #include "textflag.h"
+#include "wasm_asm.h"
 
 // kernelAsm is kernelSIMD's loop (simd.go) written out in WebAssembly:
 // the tile in eight 4-lane accumulators V0-V3 (columns 0-3 of rows 0-3) and
@@ -118,18 +119,9 @@ TEXT ·kernelAsm(SB), NOSPLIT, $0-88
 		STEP(16, 32)
 		STEP(32, 64)
 		STEP(48, 96)
-		Get R0
-		I64Const $64
-		I64Add
-		Set R0
-		Get R1
-		I64Const $128
-		I64Add
-		Set R1
-		Get R2
-		I64Const $4
-		I64Sub
-		Set R2
+		ADDI(R0, 64)
+		ADDI(R1, 128)
+		SUBI(R2, 4)
 		Br $0
 	End
 	End
@@ -139,18 +131,9 @@ TEXT ·kernelAsm(SB), NOSPLIT, $0-88
 		I64Eqz
 		BrIf $1
 		STEP(0, 0)
-		Get R0
-		I64Const $16
-		I64Add
-		Set R0
-		Get R1
-		I64Const $32
-		I64Add
-		Set R1
-		Get R2
-		I64Const $1
-		I64Sub
-		Set R2
+		ADDI(R0, 16)
+		ADDI(R1, 32)
+		SUBI(R2, 1)
 		Br $0
 	End
 	End
@@ -159,10 +142,7 @@ TEXT ·kernelAsm(SB), NOSPLIT, $0-88
 	ROWC(V1, V5)
 	ROWC(V2, V6)
 	ROWC(V3, V7)
-	Get R6
-	I64Const $1
-	I64Sub
-	Set R6
+	SUBI(R6, 1)
 	Br $0
 	End
 	End
@@ -245,18 +225,9 @@ TEXT ·siluAsm(SB), NOSPLIT, $0-48
 		F32x4Add
 		F32x4Div
 		V128Store
-		Get R0
-		I64Const $16
-		I64Add
-		Set R0
-		Get R1
-		I64Const $16
-		I64Add
-		Set R1
-		Get R2
-		I64Const $1
-		I64Sub
-		Set R2
+		ADDI(R0, 16)
+		ADDI(R1, 16)
+		SUBI(R2, 1)
 		Br $0
 	End
 	End

@@ -1,6 +1,7 @@
 //go:build goexperiment.simd
 
 #include "textflag.h"
+#include "wasm_asm.h"
 
 // The Winograd transforms of winograd.go on four tiles at a time, operation
 // for operation as inputQuadSIMD and outputQuadSIMD (simd.go). V128Store
@@ -176,10 +177,7 @@ TEXT ·inputQuadsAsm(SB), NOSPLIT, $0-88
 
 		// The next quad: four tiles on in rows; in dst four columns on,
 		// or to the next strip after a strip's second quad.
-		Get R0
-		I64Const $16
-		I64Add
-		Set R0
+		ADDI(R0, 16)
 		Get R3
 		Get R6
 		I64Const $16
@@ -192,10 +190,7 @@ TEXT ·inputQuadsAsm(SB), NOSPLIT, $0-88
 		I64Const $1
 		I64Xor
 		Set R7
-		Get R5
-		I64Const $1
-		I64Sub
-		Set R5
+		SUBI(R5, 1)
 		Br $0
 	End
 	End
@@ -280,18 +275,9 @@ TEXT ·outputQuadsAsm(SB), NOSPLIT, $0-80
 		I64Add
 		Set R9
 		INTERLEAVE(R9)
-		Get R0
-		I64Const $16
-		I64Add
-		Set R0
-		Get R2
-		I64Const $32
-		I64Add
-		Set R2
-		Get R4
-		I64Const $1
-		I64Sub
-		Set R4
+		ADDI(R0, 16)
+		ADDI(R2, 32)
+		SUBI(R4, 1)
 		Br $0
 	End
 	End
@@ -342,22 +328,10 @@ TEXT ·deinterleaveAsm(SB), NOSPLIT, $0-72
 		I8x16Swizzle
 		V128Or
 		V128Store
-		Get R0
-		I64Const $16
-		I64Add
-		Set R0
-		Get R1
-		I64Const $16
-		I64Add
-		Set R1
-		Get R2
-		I64Const $32
-		I64Add
-		Set R2
-		Get R3
-		I64Const $1
-		I64Sub
-		Set R3
+		ADDI(R0, 16)
+		ADDI(R1, 16)
+		ADDI(R2, 32)
+		SUBI(R3, 1)
 		Br $0
 	End
 	End
