@@ -222,7 +222,7 @@ func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
 		case row && g.stride == 1:
 			src := img[b0:]
 			for p, o := range off {
-				*(*[nr]float32)(strip[p*nr:]) = *(*[nr]float32)(src[o:])
+				copyRow(strip[p*nr:], src[o:])
 			}
 		case row:
 			src := img[b0:]

@@ -254,7 +254,7 @@ func packB(bp, b []float32, ldb, kb, nb int) {
 		strip := bp[s*kb : (s+nr)*kb]
 		if s+nr <= nb {
 			for p := 0; p < kb; p++ {
-				*(*[nr]float32)(strip[p*nr:]) = *(*[nr]float32)(b[p*ldb+s:])
+				copyRow(strip[p*nr:], b[p*ldb+s:])
 			}
 			continue
 		}
@@ -263,6 +263,14 @@ func packB(bp, b []float32, ldb, kb, nb int) {
 			copy(strip[p*nr:p*nr+nb-s], b[p*ldb+s:p*ldb+nb])
 		}
 	}
+}
+
+// copyRow copies the nr floats of a strip's row from s to d, as two halves:
+// under wasm Go copies 16 bytes inline but calls memmove for 32.
+func copyRow(d, s []float32) {
+	const half = nr / 2
+	*(*[half]float32)(d) = *(*[half]float32)(s)
+	*(*[half]float32)(d[half:]) = *(*[half]float32)(s[half:nr])
 }
 
 // packBT packs the same panel from Bᵀ, stored as bt (nb×kb, row stride ldb):

@@ -196,18 +196,15 @@ func softmaxRow(row []float32, scale float32) {
 			mx = v
 		}
 	}
-	for i, v := range row {
-		row[i] = float32(v*scale) - mx
-	}
+	// v·scale − mx is v·scale + (−mx), bit for bit; and e·inv + 0 is e·inv,
+	// since no e is −0: scaleShift does both passes with SIMD.
+	scaleShift(row, row, scale, -mx)
 	expInto(row, row)
 	var sum float32
 	for _, e := range row {
 		sum += e
 	}
-	inv := 1 / sum
-	for i := range row {
-		row[i] *= inv
-	}
+	scaleShift(row, row, 1/sum, 0)
 }
 
 // Upsample2x is nearest-neighbour upsampling by 2: [N,C,H,W] -> [N,C,2H,2W]

@@ -44,9 +44,10 @@ func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n int) 
 	outputQuadsEach(y, wo, m, ld, bias, n)
 }
 
-// deinterleave sets even[j], odd[j] = pair[2j], pair[2j+1]:
-// deinterleaveScalar.
-func deinterleave(even, odd, pair []float32) { deinterleaveScalar(even, odd, pair) }
+// splitRows is splitRowsScalar.
+func splitRows(dst []float32, ld, ea, oa int, src []float32, w, rows int) {
+	splitRowsScalar(dst, ld, ea, oa, src, w, rows)
+}
 
 // siluQuads is siluQuadsSIMD.
 func siluQuads(o, x []float32) { siluQuadsSIMD(o, x) }

@@ -143,13 +143,24 @@ func splitChannel(s, img []float32, h, w int, pad Padding, tw int) {
 	// pad.Left: entry j of the half-rows that start at ea and oa.
 	l := pad.Left
 	ea, oa := l%2*half+l/2, (l+1)%2*half+(l+1)/2
+	rows := s[pad.Top*2*half:]
+	splitRows(rows, 2*half, ea, oa, img, w, h)
+	if w%2 == 1 {
+		for y := 0; y < h; y++ {
+			rows[y*2*half+ea+w/2] = img[y*w+w-1]
+		}
+	}
+}
+
+// splitRowsScalar sets, for y < rows and j < w/2, dst[y·ld+ea+j] =
+// src[y·w+2j] and dst[y·ld+oa+j] = src[y·w+2j+1].
+func splitRowsScalar(dst []float32, ld, ea, oa int, src []float32, w, rows int) {
 	pairs := w / 2
-	for y := 0; y < h; y++ {
-		row := s[(pad.Top+y)*2*half : (pad.Top+y+1)*2*half]
-		src := img[y*w : (y+1)*w]
-		deinterleave(row[ea:ea+pairs], row[oa:oa+pairs], src[:2*pairs])
-		if w%2 == 1 {
-			row[ea+pairs] = src[w-1]
+	for y := 0; y < rows; y++ {
+		row, pair := dst[y*ld:], src[y*w:y*w+2*pairs]
+		even, odd := row[ea:ea+pairs], row[oa:oa+pairs]
+		for j := range even {
+			even[j], odd[j] = pair[2*j], pair[2*j+1]
 		}
 	}
 }
@@ -215,14 +226,6 @@ func inputTile(dst []float32, ld int, rows []float32, half, tx int) {
 func inputQuadScalar(dst []float32, ld int, rows []float32, half, tx int) {
 	for l := range 4 {
 		inputTile(dst[l:], ld, rows, half, tx+l)
-	}
-}
-
-// deinterleaveScalar sets even[j], odd[j] = pair[2j], pair[2j+1].
-func deinterleaveScalar(even, odd, pair []float32) {
-	odd, pair = odd[:len(even)], pair[:2*len(even)]
-	for j := range even {
-		even[j], odd[j] = pair[2*j], pair[2*j+1]
 	}
 }
 

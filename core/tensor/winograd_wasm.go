@@ -55,20 +55,20 @@ func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n int) 
 //go:noescape
 func outputQuadsAsm(y []float32, wo int, m []float32, ld int, bias float32, n int)
 
-// deinterleave sets even[j], odd[j] = pair[2j], pair[2j+1]: four pairs at a
-// time by deinterleaveAsm, the rest as deinterleaveScalar.
-func deinterleave(even, odd, pair []float32) {
-	if !useSIMD {
-		deinterleaveScalar(even, odd, pair)
+// splitRows is splitRowsScalar: by splitRowsAsm, four pairs at a time,
+// when w is a multiple of 8 (the UNet's 8 to 64 pixels), so that every row
+// is whole quads and the rows follow one another in src.
+func splitRows(dst []float32, ld, ea, oa int, src []float32, w, rows int) {
+	if !useSIMD || w%8 != 0 || rows == 0 {
+		splitRowsScalar(dst, ld, ea, oa, src, w, rows)
 		return
 	}
-	n := len(even) / 4 * 4
-	deinterleaveAsm(even[:n], odd[:n], pair[:2*n])
-	deinterleaveScalar(even[n:], odd[n:], pair[2*n:])
+	_ = dst[(rows-1)*ld+max(ea, oa)+w/2-1]
+	splitRowsAsm(dst, ld, ea, oa, src[:rows*w], w, rows)
 }
 
-// deinterleaveAsm is deinterleaveScalar for len(even) a multiple of 4, with
-// odd and pair at least as long as it needs.
+// splitRowsAsm is splitRowsScalar for w a multiple of 8; splitRows checks
+// the bounds.
 //
 //go:noescape
-func deinterleaveAsm(even, odd, pair []float32)
+func splitRowsAsm(dst []float32, ld, ea, oa int, src []float32, w, rows int)

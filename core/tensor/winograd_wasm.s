@@ -283,55 +283,93 @@ TEXT ·outputQuadsAsm(SB), NOSPLIT, $0-80
 	End
 	RET
 
-// func deinterleaveAsm(even, odd, pair []float32)
+// func splitRowsAsm(dst []float32, ld, ea, oa int, src []float32, w, rows int)
 //
-// Per four pairs: the eight floats at R2 in V0 and V1; the even ones are
-// V0's lanes 0 and 2 and V1's lanes 0 and 2, the odd ones lanes 1 and 3.
-TEXT ·deinterleaveAsm(SB), NOSPLIT, $0-72
-	I64Load even_base+0(FP)
+// Per four pairs: the eight floats at R4 in V0 and V1; the even ones are
+// V0's lanes 0 and 2 and V1's lanes 0 and 2, to R7, the odd ones lanes 1 and
+// 3, to R8. R0 is the row of dst, ld (R1 bytes) apart, R2 and R3 the even
+// and odd halves' offsets in bytes; R4 runs through src, row after row. R5
+// is the quads of a row, R9 those left in it, R6 the rows left.
+TEXT ·splitRowsAsm(SB), NOSPLIT, $0-88
+	I64Load dst_base+0(FP)
 	Set R0
-	I64Load odd_base+24(FP)
-	Set R1
-	I64Load pair_base+48(FP)
-	Set R2
-	I64Load even_len+8(FP)
+	I64Load ld+24(FP)
 	I64Const $2
-	I64ShrU
+	I64Shl
+	Set R1
+	I64Load ea+32(FP)
+	I64Const $2
+	I64Shl
+	Set R2
+	I64Load oa+40(FP)
+	I64Const $2
+	I64Shl
 	Set R3
+	I64Load src_base+48(FP)
+	Set R4
+	I64Load w+72(FP)
+	I64Const $3
+	I64ShrU
+	Set R5
+	I64Load rows+80(FP)
+	Set R6
 
 	Block
 	Loop
-		Get R3
+		Get R6
 		I64Eqz
 		BrIf $1
-		LOAD(R2, 0)
-		Set V0
-		LOAD(R2, 16)
-		Set V1
 		Get R0
-		I32WrapI64
-		Get V0
-		V128Const $0x0b0a090803020100, $-1
-		I8x16Swizzle
-		Get V1
-		V128Const $-1, $0x0b0a090803020100
-		I8x16Swizzle
-		V128Or
-		V128Store
+		Get R2
+		I64Add
+		Set R7
+		Get R0
+		Get R3
+		I64Add
+		Set R8
+		Get R5
+		Set R9
+		Block
+		Loop
+			Get R9
+			I64Eqz
+			BrIf $1
+			LOAD(R4, 0)
+			Set V0
+			LOAD(R4, 16)
+			Set V1
+			Get R7
+			I32WrapI64
+			Get V0
+			V128Const $0x0b0a090803020100, $-1
+			I8x16Swizzle
+			Get V1
+			V128Const $-1, $0x0b0a090803020100
+			I8x16Swizzle
+			V128Or
+			V128Store
+			Get R8
+			I32WrapI64
+			Get V0
+			V128Const $0x0f0e0d0c07060504, $-1
+			I8x16Swizzle
+			Get V1
+			V128Const $-1, $0x0f0e0d0c07060504
+			I8x16Swizzle
+			V128Or
+			V128Store
+			ADDI(R7, 16)
+			ADDI(R8, 16)
+			ADDI(R4, 32)
+			SUBI(R9, 1)
+			Br $0
+		End
+		End
+		Get R0
 		Get R1
-		I32WrapI64
-		Get V0
-		V128Const $0x0f0e0d0c07060504, $-1
-		I8x16Swizzle
-		Get V1
-		V128Const $-1, $0x0f0e0d0c07060504
-		I8x16Swizzle
-		V128Or
-		V128Store
-		ADDI(R0, 16)
-		ADDI(R1, 16)
-		ADDI(R2, 32)
-		SUBI(R3, 1)
+		I64Add
+		Set R0
+		SUBI(R6, 1)
 		Br $0
 	End
 	End
