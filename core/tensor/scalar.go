@@ -16,21 +16,6 @@ func inputQuad(dst []float32, ld int, rows []float32, half, tx int) {
 	inputQuadScalar(dst, ld, rows, half, tx)
 }
 
-// inputQuads is inputQuadsEach.
-func inputQuads(v []float32, cin, c int, rows []float32, half, tx, q, n int) {
-	inputQuadsEach(v, cin, c, rows, half, tx, q, n)
-}
-
-// outputQuads is outputQuadsEach.
-func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n int) {
-	outputQuadsEach(y, wo, m, ld, bias, n)
-}
-
-// splitRows is splitRowsScalar.
-func splitRows(dst []float32, ld, ea, oa int, src []float32, w, rows int) {
-	splitRowsScalar(dst, ld, ea, oa, src, w, rows)
-}
-
 // outputQuad is outputQuadScalar.
 func outputQuad(y []float32, wo int, m []float32, ld int, bias float32) {
 	outputQuadScalar(y, wo, m, ld, bias)

@@ -74,10 +74,7 @@ TEXT ·kernelAsm(SB), NOSPLIT, $0-88
 	// c[i·ldc:i·ldc+8] += the tile's row i, R3 at its start, R4 = ldc in bytes.
 	I64Load c_base+48(FP)
 	Set R3
-	I64Load ldc+72(FP)
-	I64Const $2
-	I64Shl
-	Set R4
+	BYTES(ldc+72(FP), R4)
 	I64Load tiles+80(FP)
 	Set R6
 

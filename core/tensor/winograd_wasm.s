@@ -38,16 +38,10 @@
 TEXT ·inputQuadsAsm(SB), NOSPLIT, $0-88
 	I64Load dst_base+0(FP)
 	Set R3
-	I64Load ld+24(FP)
-	I64Const $2
-	I64Shl
-	Set R4
+	BYTES(ld+24(FP), R4)
 	I64Load rows_base+32(FP)
 	Set R0
-	I64Load half+56(FP)
-	I64Const $2
-	I64Shl
-	Set R1
+	BYTES(half+56(FP), R1)
 	Get R1
 	I64Const $1
 	I64Shl
@@ -236,16 +230,10 @@ TEXT ·inputQuadsAsm(SB), NOSPLIT, $0-88
 TEXT ·outputQuadsAsm(SB), NOSPLIT, $0-80
 	I64Load y_base+0(FP)
 	Set R2
-	I64Load wo+24(FP)
-	I64Const $2
-	I64Shl
-	Set R3
+	BYTES(wo+24(FP), R3)
 	I64Load m_base+32(FP)
 	Set R0
-	I64Load ld+56(FP)
-	I64Const $2
-	I64Shl
-	Set R1
+	BYTES(ld+56(FP), R1)
 	Get R1
 	I64Const $2
 	I64Shl
@@ -293,18 +281,9 @@ TEXT ·outputQuadsAsm(SB), NOSPLIT, $0-80
 TEXT ·splitRowsAsm(SB), NOSPLIT, $0-88
 	I64Load dst_base+0(FP)
 	Set R0
-	I64Load ld+24(FP)
-	I64Const $2
-	I64Shl
-	Set R1
-	I64Load ea+32(FP)
-	I64Const $2
-	I64Shl
-	Set R2
-	I64Load oa+40(FP)
-	I64Const $2
-	I64Shl
-	Set R3
+	BYTES(ld+24(FP), R1)
+	BYTES(ea+32(FP), R2)
+	BYTES(oa+40(FP), R3)
 	I64Load src_base+48(FP)
 	Set R4
 	I64Load w+72(FP)
