@@ -222,7 +222,7 @@ func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
 		case row && g.stride == 1:
 			src := img[b0:]
 			for p, o := range off {
-				copyRow(strip[p*nr:], src[o:])
+				copyRow(strip[p*nr:], src[o:], src[o+half:])
 			}
 		case row:
 			src := img[b0:]
@@ -237,8 +237,7 @@ func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
 			for p, o := range off {
 				d := strip[p*nr : p*nr+nr]
 				if g.stride == 1 {
-					*(*[half]float32)(d) = *(*[half]float32)(lo[o:])
-					*(*[half]float32)(d[half:]) = *(*[half]float32)(hi[o:])
+					copyRow(d, lo[o:], hi[o:])
 					continue
 				}
 				for jj := range half {

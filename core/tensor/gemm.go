@@ -254,7 +254,8 @@ func packB(bp, b []float32, ldb, kb, nb int) {
 		strip := bp[s*kb : (s+nr)*kb]
 		if s+nr <= nb {
 			for p := 0; p < kb; p++ {
-				copyRow(strip[p*nr:], b[p*ldb+s:])
+				row := b[p*ldb+s:]
+				copyRow(strip[p*nr:], row, row[nr/2:])
 			}
 			continue
 		}
@@ -265,12 +266,12 @@ func packB(bp, b []float32, ldb, kb, nb int) {
 	}
 }
 
-// copyRow copies the nr floats of a strip's row from s to d, as two halves:
-// under wasm Go copies 16 bytes inline but calls memmove for 32.
-func copyRow(d, s []float32) {
-	const half = nr / 2
-	*(*[half]float32)(d) = *(*[half]float32)(s)
-	*(*[half]float32)(d[half:]) = *(*[half]float32)(s[half:nr])
+// copyRowScalar sets the nr floats of a strip's row, d, to lo[:4] then
+// hi[:4], float by float.
+func copyRowScalar(d, lo, hi []float32) {
+	dd, l, h := (*[nr]float32)(d), (*[nr / 2]float32)(lo), (*[nr / 2]float32)(hi)
+	dd[0], dd[1], dd[2], dd[3] = l[0], l[1], l[2], l[3]
+	dd[4], dd[5], dd[6], dd[7] = h[0], h[1], h[2], h[3]
 }
 
 // packBT packs the same panel from Bᵀ, stored as bt (nb×kb, row stride ldb):

@@ -30,5 +30,8 @@ func silu(o, x []float32) { siluPasses(o, x) }
 // siluTail is siluTailScalar.
 func siluTail(o, x []float32) { siluTailScalar(o, x) }
 
+// copyRow is copyRowScalar.
+func copyRow(d, lo, hi []float32) { copyRowScalar(d, lo, hi) }
+
 // add is addScalar.
 func add(d, a, b []float32) { addScalar(d, a, b) }

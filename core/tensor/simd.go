@@ -263,6 +263,19 @@ func siluTail(o, x []float32) {
 	siluTailScalar(o[i:], x[i:])
 }
 
+// copyRow sets the nr floats of a strip's row, d, to lo[:4] then hi[:4]:
+// with SIMD as two vectors, without as copyRowScalar. (An array assignment,
+// which may overlap as far as the compiler knows, is a call to memmove
+// under wasm.)
+func copyRow(d, lo, hi []float32) {
+	if !useSIMD {
+		copyRowScalar(d, lo, hi)
+		return
+	}
+	store4(d, 0, load4(lo, 0))
+	store4(d, 4, load4(hi, 0))
+}
+
 // add sets d[i] = a[i] + b[i], four values at a time with SIMD, the rest as
 // addScalar.
 func add(d, a, b []float32) {

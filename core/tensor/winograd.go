@@ -169,11 +169,16 @@ func splitRowsScalar(dst []float32, ld, ea, oa int, src []float32, w, rows int) 
 // image in s (splitChannel's layout), th×tw tiles with top-left corners
 // (2ty, 2tx), as columns q0+t, t = ty·tw+tx, of the V_ξ that v holds in the
 // GEMM's packed layout: v[((s·16+ξ)·Cin + c)·nr + j] is entry ξ of column
-// s·nr+j. In each row of tiles, the four tiles side by side whose columns
-// start at a multiple of 4 (so lie in one strip) go through inputQuads, the
-// tiles before and after them through inputTile.
+// s·nr+j. Four tiles side by side whose columns start at a multiple of 4
+// (so lie in one strip) go through inputQuads: all rows in one call when
+// every row is whole quads (the UNet's sizes), else row by row, with the
+// tiles before and after a row's quads through inputTile.
 func inputTiles(v []float32, q0, cin, c int, s []float32, th, tw int) {
 	half := tw + 1
+	if q0%4 == 0 && tw%4 == 0 {
+		inputQuads(v, cin, c, s, half, 0, q0, tw/4, th)
+		return
+	}
 	ld := cin * nr
 	tile := func(rows []float32, q, tx int) {
 		inputTile(v[(q/nr*16*cin+c)*nr+q%nr:], ld, rows, half, tx)
@@ -187,7 +192,7 @@ func inputTiles(v []float32, q0, cin, c int, s []float32, th, tw int) {
 			tile(rows, q+tx, tx)
 		}
 		if quads > 0 {
-			inputQuads(v, cin, c, rows, half, lead, q+lead, quads)
+			inputQuads(v, cin, c, rows, half, lead, q+lead, quads, 1)
 		}
 		for tx := lead + 4*quads; tx < tw; tx++ {
 			tile(rows, q+tx, tx)
@@ -196,10 +201,11 @@ func inputTiles(v []float32, q0, cin, c int, s []float32, th, tw int) {
 }
 
 // inputQuadsEach is inputQuads one inputQuad at a time.
-func inputQuadsEach(v []float32, cin, c int, rows []float32, half, tx, q, n int) {
-	for k := 0; k < n; k++ {
-		qk := q + 4*k
-		inputQuad(v[(qk/nr*16*cin+c)*nr+qk%nr:], cin*nr, rows, half, tx+4*k)
+func inputQuadsEach(v []float32, cin, c int, rows []float32, half, tx, q, n, tileRows int) {
+	for j := 0; j < n*tileRows; j++ {
+		r, k := j/n, j%n
+		qj := q + 4*j
+		inputQuad(v[(qj/nr*16*cin+c)*nr+qj%nr:], cin*nr, rows[r*4*half:], half, tx+4*k)
 	}
 }
 
@@ -235,15 +241,20 @@ func bTTimes(a, b, c, d float32) (float32, float32, float32, float32) {
 }
 
 // outputTiles sets every 2×2 block of y (ho×wo), the one at (2ty, 2tx)
-// clipped to y, to bias + Aᵀ M A, where M[ξ] = m[ξ·ld + ty·tw+tx]. In each
-// row of whole blocks, the first wo/8 groups of four go through
-// outputQuads, the rest block by block.
+// clipped to y, to bias + Aᵀ M A, where M[ξ] = m[ξ·ld + ty·tw+tx]. Groups
+// of four whole blocks side by side go through outputQuads: all rows in one
+// call when every row is whole groups (the UNet's sizes), else the first
+// wo/8 groups of each row of whole blocks, the rest block by block.
 func outputTiles(y []float32, ho, wo int, m []float32, ld, tw int, bias float32) {
+	if ho%2 == 0 && wo%8 == 0 {
+		outputQuads(y, wo, m, ld, bias, wo/8, ho/2)
+		return
+	}
 	for ty := 0; ty < (ho+1)/2; ty++ {
 		y0 := 2 * ty
 		tx := 0
 		if y0+2 <= ho && wo >= 8 {
-			outputQuads(y[y0*wo:], wo, m[ty*tw:], ld, bias, wo/8)
+			outputQuads(y[y0*wo:], wo, m[ty*tw:], ld, bias, wo/8, 1)
 			tx = wo / 8 * 4
 		}
 		for ; tx < tw; tx++ {
@@ -259,9 +270,10 @@ func outputTiles(y []float32, ho, wo int, m []float32, ld, tw int, bias float32)
 }
 
 // outputQuadsEach is outputQuads one outputQuad at a time.
-func outputQuadsEach(y []float32, wo int, m []float32, ld int, bias float32, n int) {
-	for k := 0; k < n; k++ {
-		outputQuad(y[8*k:], wo, m[4*k:], ld, bias)
+func outputQuadsEach(y []float32, wo int, m []float32, ld int, bias float32, n, blockRows int) {
+	for j := 0; j < n*blockRows; j++ {
+		r, k := j/n, j%n
+		outputQuad(y[r*2*wo+8*k:], wo, m[4*j:], ld, bias)
 	}
 }
 

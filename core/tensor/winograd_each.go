@@ -6,17 +6,20 @@ package tensor
 // by quad and the channel split pair by pair; under wasm with SIMD they are
 // assembly (winograd_wasm.go).
 
-// inputQuads writes, for k < n, the four tiles at tile column tx+4k of rows
-// (splitChannel's layout) to columns q+4k … q+4k+3 of channel c of the
-// packed V that v holds (inputTiles), q a multiple of 4: inputQuadsEach.
-func inputQuads(v []float32, cin, c int, rows []float32, half, tx, q, n int) {
-	inputQuadsEach(v, cin, c, rows, half, tx, q, n)
+// inputQuads writes n quads of tiles in each of tileRows rows of tiles:
+// quad j = r·n + k, the four tiles at tile column tx+4k of tile row r of
+// rows (splitChannel's layout, a tile row 2·(2·half) floats below the last),
+// to columns q+4j … q+4j+3 of channel c of the packed V that v holds
+// (inputTiles), q a multiple of 4: inputQuadsEach.
+func inputQuads(v []float32, cin, c int, rows []float32, half, tx, q, n, tileRows int) {
+	inputQuadsEach(v, cin, c, rows, half, tx, q, n, tileRows)
 }
 
-// outputQuads sets, for k < n, the four 2×2 blocks at y[8k:], y[wo+8k:] to
-// bias + Aᵀ M A for M[ξ] = m[ξ·ld+4k+l]: outputQuadsEach.
-func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n int) {
-	outputQuadsEach(y, wo, m, ld, bias, n)
+// outputQuads sets n groups of four 2×2 blocks in each of blockRows rows of
+// blocks: group j = r·n + k, at y[r·2wo+8k:] and y[r·2wo+wo+8k:], to bias +
+// Aᵀ M A for M[ξ] = m[ξ·ld+4j+l]: outputQuadsEach.
+func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n, blockRows int) {
+	outputQuadsEach(y, wo, m, ld, bias, n, blockRows)
 }
 
 // splitRows is splitRowsScalar.

@@ -13,47 +13,52 @@ package tensor
 // TestSIMDMatchesScalar checks), over a whole row of tiles per call, and
 // moves the lanes with i8x16.swizzle.
 
-// inputQuads writes, for k < n, the four tiles at tile column tx+4k of rows
-// (splitChannel's layout) to columns q+4k … q+4k+3 of channel c of the
-// packed V that v holds (inputTiles), q a multiple of 4: inputQuadsAsm, or
-// inputQuadsEach without SIMD.
-func inputQuads(v []float32, cin, c int, rows []float32, half, tx, q, n int) {
+// inputQuads writes n quads of tiles in each of tileRows rows of tiles:
+// quad j = r·n + k, the four tiles at tile column tx+4k of tile row r of
+// rows (splitChannel's layout, a tile row 2·(2·half) floats below the last),
+// to columns q+4j … q+4j+3 of channel c of the packed V that v holds
+// (inputTiles), q a multiple of 4: inputQuadsAsm, or inputQuadsEach without
+// SIMD.
+func inputQuads(v []float32, cin, c int, rows []float32, half, tx, q, n, tileRows int) {
 	if !useSIMD {
-		inputQuadsEach(v, cin, c, rows, half, tx, q, n)
+		inputQuadsEach(v, cin, c, rows, half, tx, q, n, tileRows)
 		return
 	}
 	ld := cin * nr
 	first := (q/nr*16*cin+c)*nr + q%nr
-	last := q + 4*(n-1)
+	last := q + 4*(n*tileRows-1)
 	end := (last/nr*16*cin+c)*nr + last%nr + 15*ld + 4
-	_ = rows[3*2*half+half+tx+4*n] // the last quad's hi4 of row 3's odd half
-	inputQuadsAsm(v[first:end], ld, rows[tx:], half, 16*cin*nr, q%nr/4, n)
+	// The last quad's hi4 of row 3's odd half.
+	_ = rows[(tileRows-1)*4*half+3*2*half+half+tx+4*n]
+	inputQuadsAsm(v[first:end], ld, rows[tx:], half, 16*cin*nr, q%nr/4, n, n*tileRows)
 }
 
-// inputQuadsAsm is inputQuadSIMD for n quads: quad k reads rows[4k:] and
-// writes dst at dst[k/2·(strip−4) + 4k] when parity is 0 (the first quad
-// starts a strip), at dst[(k+1)/2·(strip−4) + 4k] when it is 1.
-// inputQuads checks the bounds.
-//
-//go:noescape
-func inputQuadsAsm(dst []float32, ld int, rows []float32, half, strip, parity, n int)
-
-// outputQuads sets, for k < n, the four 2×2 blocks at y[8k:], y[wo+8k:] to
-// bias + Aᵀ M A for M[ξ] = m[ξ·ld+4k+l]: outputQuadsAsm, or outputQuadsEach
-// without SIMD.
-func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n int) {
-	if !useSIMD {
-		outputQuadsEach(y, wo, m, ld, bias, n)
-		return
-	}
-	outputQuadsAsm(y[:wo+8*n], wo, m[:15*ld+4*n], ld, bias, n)
-}
-
-// outputQuadsAsm is outputQuadSIMD for n quads; outputQuads checks the
+// inputQuadsAsm is inputQuadSIMD for count quads, n to a tile row: quad j
+// reads rows[(j/n)·4·half + 4·(j mod n):] and writes dst at
+// dst[j/2·(strip−4) + 4j] when parity is 0 (the first quad starts a strip),
+// at dst[(j+1)/2·(strip−4) + 4j] when it is 1. inputQuads checks the
 // bounds.
 //
 //go:noescape
-func outputQuadsAsm(y []float32, wo int, m []float32, ld int, bias float32, n int)
+func inputQuadsAsm(dst []float32, ld int, rows []float32, half, strip, parity, n, count int)
+
+// outputQuads sets n groups of four 2×2 blocks in each of blockRows rows of
+// blocks: group j = r·n + k, at y[r·2wo+8k:] and y[r·2wo+wo+8k:], to bias +
+// Aᵀ M A for M[ξ] = m[ξ·ld+4j+l]: outputQuadsAsm, or outputQuadsEach
+// without SIMD.
+func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n, blockRows int) {
+	if !useSIMD {
+		outputQuadsEach(y, wo, m, ld, bias, n, blockRows)
+		return
+	}
+	outputQuadsAsm(y[:(2*blockRows-1)*wo+8*n], wo, m[:15*ld+4*n*blockRows], ld, bias, n, n*blockRows)
+}
+
+// outputQuadsAsm is outputQuadSIMD for count groups, n to a row of blocks;
+// outputQuads checks the bounds.
+//
+//go:noescape
+func outputQuadsAsm(y []float32, wo int, m []float32, ld int, bias float32, n, count int)
 
 // splitRows is splitRowsScalar: by splitRowsAsm, four pairs at a time,
 // when w is a multiple of 8 (the UNet's 8 to 64 pixels), so that every row

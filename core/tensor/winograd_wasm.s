@@ -27,15 +27,17 @@
 // ODD pushes the four floats at R plus half (R1 bytes) plus off bytes.
 #define ODD(R, off) Get R; Get R1; I64Add; I32WrapI64; V128Load $(off)
 
-// func inputQuadsAsm(dst []float32, ld int, rows []float32, half, strip, parity, n int)
+// func inputQuadsAsm(dst []float32, ld int, rows []float32, half, strip, parity, n, count int)
 //
 // R0 points at row 0 of the quad's tiles (rows[4k]), R9-R11 at rows 1-3; R1
 // is half and R2 a row (2·half) in bytes. R3 points at the quad's first
 // column in dst and R8 walks its 16 entries, ld (R4 bytes) apart. R6 is the
 // step from a strip's second quad to the next strip's first, strip−4 floats
 // in bytes, R7 the quad's place in its strip (0 first, 1 second), R5 the
-// quads left. V0-V3 hold row 1's d10-d13, V4-V7 row 2's d20-d23.
-TEXT ·inputQuadsAsm(SB), NOSPLIT, $0-88
+// quads left. R12 is n, R13 the quads left in the tile row, R14 the step
+// from past a tile row's last quad to the next row's first, 2·(2·half) − 4n
+// floats in bytes. V0-V3 hold row 1's d10-d13, V4-V7 row 2's d20-d23.
+TEXT ·inputQuadsAsm(SB), NOSPLIT, $0-96
 	I64Load dst_base+0(FP)
 	Set R3
 	BYTES(ld+24(FP), R4)
@@ -55,6 +57,17 @@ TEXT ·inputQuadsAsm(SB), NOSPLIT, $0-88
 	I64Load parity+72(FP)
 	Set R7
 	I64Load n+80(FP)
+	Tee R12
+	Set R13
+	Get R2
+	I64Const $1
+	I64Shl
+	Get R12
+	I64Const $4
+	I64Shl
+	I64Sub
+	Set R14
+	I64Load count+88(FP)
 	Set R5
 
 	Block
@@ -169,9 +182,21 @@ TEXT ·inputQuadsAsm(SB), NOSPLIT, $0-88
 		Set V11
 		ROWV
 
-		// The next quad: four tiles on in rows; in dst four columns on,
-		// or to the next strip after a strip's second quad.
+		// The next quad: four tiles on in rows, or the next tile row's first
+		// after a row's last; in dst four columns on, or to the next strip
+		// after a strip's second quad.
 		ADDI(R0, 16)
+		SUBI(R13, 1)
+		Get R13
+		I64Eqz
+		If
+			Get R0
+			Get R14
+			I64Add
+			Set R0
+			Get R12
+			Set R13
+		End
 		Get R3
 		Get R6
 		I64Const $16
@@ -222,12 +247,12 @@ TEXT ·inputQuadsAsm(SB), NOSPLIT, $0-88
 	Get V9; V128Const $0x0b0a0908ffffffff, $0x0f0e0d0cffffffff; I8x16Swizzle; \
 	V128Or; V128Store
 
-// func outputQuadsAsm(y []float32, wo int, m []float32, ld int, bias float32, n int)
+// func outputQuadsAsm(y []float32, wo int, m []float32, ld int, bias float32, n, count int)
 //
 // R0 points at the quad's M (m[4k:]), R2 at its blocks' top row (y[8k:]);
-// R1 is ld and R3 wo in bytes, R4 the quads left. V0-V3 hold s0j, V4-V7
-// s1j, V12 the bias.
-TEXT ·outputQuadsAsm(SB), NOSPLIT, $0-80
+// R1 is ld and R3 wo in bytes, R4 the groups left, R10 n and R11 the groups
+// left in the row of blocks. V0-V3 hold s0j, V4-V7 s1j, V12 the bias.
+TEXT ·outputQuadsAsm(SB), NOSPLIT, $0-88
 	I64Load y_base+0(FP)
 	Set R2
 	BYTES(wo+24(FP), R3)
@@ -242,6 +267,9 @@ TEXT ·outputQuadsAsm(SB), NOSPLIT, $0-80
 	F32x4Splat
 	Set V12
 	I64Load n+72(FP)
+	Tee R10
+	Set R11
+	I64Load count+80(FP)
 	Set R4
 
 	Block
@@ -263,8 +291,21 @@ TEXT ·outputQuadsAsm(SB), NOSPLIT, $0-80
 		I64Add
 		Set R9
 		INTERLEAVE(R9)
+		// The next group: in m four columns on; in y eight on, or past the
+		// row's second output row after its last group.
 		ADDI(R0, 16)
 		ADDI(R2, 32)
+		SUBI(R11, 1)
+		Get R11
+		I64Eqz
+		If
+			Get R2
+			Get R3
+			I64Add
+			Set R2
+			Get R10
+			Set R11
+		End
 		SUBI(R4, 1)
 		Br $0
 	End
