@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // GroupNorm normalises x [N,C,...] over each of the groups channel blocks of
@@ -135,6 +136,41 @@ func addScalar(d, a, b []float32) {
 // Linear is torch's Linear: out = x @ W^T + b, (..., in) -> (..., out), with
 // w [out,in] and bias nil or out values. It panics if the sizes disagree.
 func Linear(x, w *Tensor, bias []float32) *Tensor {
+	return linear(x, w, product{pack: transposedB(w.Data, w.Shape[1])}, bias)
+}
+
+// LinearWeights are a linear layer's weights w [out,in] with B = Wᵀ kept
+// in the GEMM's packed layout, made on first use, for a model whose weights
+// do not change (sampling): the GEMM then reads its panels where they are,
+// where Linear gathers them from w a column at a time at every call. The
+// products and their order are Linear's, so are the bits.
+type LinearWeights struct {
+	w    *Tensor
+	once sync.Once
+	bp   []float32 // strip s of Wᵀ, all in rows: bp[(s·in + p)·nr + j] = w[s·nr+j][p], 0 past out
+}
+
+// NewLinearWeights returns w, which must be 2-D, with Wᵀ kept packed.
+func NewLinearWeights(w *Tensor) *LinearWeights {
+	if len(w.Shape) != 2 {
+		panic(fmt.Sprintf("tensor: NewLinearWeights of %v", w.Shape))
+	}
+	return &LinearWeights{w: w}
+}
+
+// Linear is Linear(x, w, bias) for the kept weights.
+func (lw *LinearWeights) Linear(x *Tensor, bias []float32) *Tensor {
+	no, in := lw.w.Shape[0], lw.w.Shape[1]
+	lw.once.Do(func() {
+		lw.bp = make([]float32, roundUp(no, nr)*in)
+		packBT(lw.bp, lw.w.Data, in, in, no)
+	})
+	packed := func(p0, kb, j0 int) ([]float32, int) { return lw.bp[(j0/nr*in+p0)*nr:], in * nr }
+	return linear(x, lw.w, product{packed: packed}, bias)
+}
+
+// linear is Linear with B = Wᵀ given by b's pack or packed (its c unset).
+func linear(x, w *Tensor, b product, bias []float32) *Tensor {
 	if len(x.Shape) < 1 || len(w.Shape) != 2 || x.Shape[len(x.Shape)-1] != w.Shape[1] ||
 		(bias != nil && len(bias) != w.Shape[0]) {
 		panic(fmt.Sprintf("tensor: Linear of %v by %v (bias %d)", x.Shape, w.Shape, len(bias)))
@@ -143,7 +179,8 @@ func Linear(x, w *Tensor, bias []float32) *Tensor {
 	rows := x.Numel() / in
 	shape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), no)
 	out := New(shape...)
-	gemmTB(rows, no, in, x.Data, in, w.Data, in, out.Data, no)
+	b.c = out.Data
+	gemmAcc(rows, no, in, x.Data, in, []product{b}, no)
 	if bias != nil {
 		for r := 0; r < rows; r++ {
 			o := out.Data[r*no : (r+1)*no]
@@ -153,6 +190,21 @@ func Linear(x, w *Tensor, bias []float32) *Tensor {
 		}
 	}
 	return out
+}
+
+// AddPerChannel adds v [B,C] to every pixel of x [B,C,H,W] in place,
+// x[b,c,:,:] += v[b,c], and returns x: with SIMD through scaleShift, as
+// x·1 + v, which is x + v bit for bit. It panics unless the shapes agree.
+func AddPerChannel(x, v *Tensor) *Tensor {
+	if len(x.Shape) != 4 || len(v.Shape) != 2 || v.Shape[0] != x.Shape[0] || v.Shape[1] != x.Shape[1] {
+		panic(fmt.Sprintf("tensor: AddPerChannel of %v to %v", v.Shape, x.Shape))
+	}
+	hw := x.Shape[2] * x.Shape[3]
+	for bc, add := range v.Data {
+		p := x.Data[bc*hw : (bc+1)*hw]
+		scaleShift(p, p, 1, add)
+	}
+	return x
 }
 
 // Attention is multi-head scaled dot-product attention over q, k, v [B,T,C].

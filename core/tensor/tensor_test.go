@@ -587,3 +587,30 @@ func TestPlatformBits(t *testing.T) {
 		}
 	}
 }
+
+// TestLinearWeights checks that LinearWeights, which keeps Wᵀ, gives
+// Linear's bits on its first and later calls, with and without a bias, for
+// token rows [B,T,C] and with the input over two GEMM panels, and that
+// AddPerChannel adds each channel's value to its pixels as x + v does.
+func TestLinearWeights(t *testing.T) {
+	for _, in := range []int{40, 300} {
+		w := randTensor(50, 21, in)
+		bias := randTensor(51, 21).Data
+		lw := NewLinearWeights(w)
+		for _, x := range []*Tensor{randTensor(52, 2, 9, in), randTensor(53, 5, in), randTensor(54, 1, in)} {
+			for _, b := range [][]float32{bias, nil} {
+				if got, want := lw.Linear(x, b).Data, Linear(x, w, b).Data; !sameBits(got, want) {
+					t.Errorf("x %v, bias %v: LinearWeights.Linear differs from Linear", x.Shape, b != nil)
+				}
+			}
+		}
+	}
+	x, v := randTensor(55, 2, 3, 5, 7), randTensor(56, 2, 3)
+	want := x.Clone()
+	for i := range want.Data {
+		want.Data[i] += v.Data[i/35]
+	}
+	if got := AddPerChannel(x, v); !sameBits(got.Data, want.Data) {
+		t.Error("AddPerChannel differs from x + v")
+	}
+}

@@ -264,7 +264,7 @@ func (m *midBlock) backward(g *midBlock, dh, dEmbAct *tensor.Tensor, tp *Tape) *
 	return m.resnets[0].backward(g.resnets[0], dh, dEmbAct, tp)
 }
 
-// sumPerChannel is the backward of addPerChannel: v[b,c] = Σ_hw dx[b,c,:,:].
+// sumPerChannel is the backward of tensor.AddPerChannel: v[b,c] = Σ_hw dx[b,c,:,:].
 func sumPerChannel(dx *tensor.Tensor) *tensor.Tensor {
 	hw := dx.Shape[2] * dx.Shape[3]
 	v := tensor.New(dx.Shape[0], dx.Shape[1])

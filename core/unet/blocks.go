@@ -32,11 +32,15 @@ func (c *conv) macs(hw int) int64 {
 }
 
 type linear struct {
-	w, b *tensor.Tensor // w [out,in], b [out]
+	w, b *tensor.Tensor        // w [out,in], b [out]
+	kept *tensor.LinearWeights // w with its transpose kept, in a model from Inference; else nil
 }
 
 // forward: out = x @ W^T + b, (...,in) -> (...,out).
 func (l *linear) forward(x *tensor.Tensor) *tensor.Tensor {
+	if l.kept != nil {
+		return l.kept.Linear(x, l.b.Data)
+	}
 	return tensor.Linear(x, l.w, l.b.Data)
 }
 
@@ -73,7 +77,7 @@ func (r *resnet) forward(x, embAct *tensor.Tensor, tp *Tape) *tensor.Tensor {
 	a1 := silu(n1, tp)
 	tp.push(x, n1, a1)
 	h := r.conv1.forward(a1)
-	addPerChannel(h, r.timeEmbProj.forward(embAct))
+	tensor.AddPerChannel(h, r.timeEmbProj.forward(embAct))
 	n2 := r.norm2.forward(h)
 	a2 := silu(n2, tp)
 	tp.push(h, n2, a2)
@@ -275,18 +279,6 @@ func timestepEmbedding(ts []float32, dim int, flipSinToCos bool, freqShift float
 		}
 	}
 	return out
-}
-
-// addPerChannel adds v (B,C) to every pixel of x (B,C,H,W) in place:
-// x[b,c,:,:] += v[b,c].
-func addPerChannel(x, v *tensor.Tensor) {
-	hw := x.Shape[2] * x.Shape[3]
-	for bc, add := range v.Data {
-		p := x.Data[bc*hw : (bc+1)*hw]
-		for i := range p {
-			p[i] += add
-		}
-	}
 }
 
 // divide divides x by s in place (a no-op for s = 1) and returns it.

@@ -19,7 +19,7 @@ type weightSet struct {
 	err     error
 	listed  []Param
 	named   []Named // the tensors handed out, in order
-	keep    bool    // convolutions keep their packed weights (Inference)
+	keep    bool    // convolutions keep their packed weights, linear layers their transposes (Inference)
 }
 
 // legacyAttention maps the 2022 AttentionBlock parameter names (diffusers <
@@ -102,7 +102,11 @@ func (w *weightSet) conv(name string, cin, cout, k, stride int, pad tensor.Paddi
 }
 
 func (w *weightSet) linear(name string, in, out int) linear {
-	return linear{w: w.get(name+".weight", out, in), b: w.get(name+".bias", out)}
+	l := linear{w: w.get(name+".weight", out, in), b: w.get(name+".bias", out)}
+	if w.keep {
+		l.kept = tensor.NewLinearWeights(l.w)
+	}
+	return l
 }
 
 func (w *weightSet) groupNorm(name string, ch, groups int, eps float32) groupNorm {
