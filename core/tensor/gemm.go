@@ -266,14 +266,6 @@ func packB(bp, b []float32, ldb, kb, nb int) {
 	}
 }
 
-// copyRowScalar sets the nr floats of a strip's row, d, to lo[:4] then
-// hi[:4], float by float.
-func copyRowScalar(d, lo, hi []float32) {
-	dd, l, h := (*[nr]float32)(d), (*[nr / 2]float32)(lo), (*[nr / 2]float32)(hi)
-	dd[0], dd[1], dd[2], dd[3] = l[0], l[1], l[2], l[3]
-	dd[4], dd[5], dd[6], dd[7] = h[0], h[1], h[2], h[3]
-}
-
 // packBT packs the same panel from Bᵀ, stored as bt (nb×kb, row stride ldb):
 // bp[s·nr·kb + p·nr + j] = bt[(s·nr+j)·ldb + p].
 func packBT(bp, bt []float32, ldb, kb, nb int) {

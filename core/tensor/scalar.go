@@ -30,8 +30,13 @@ func silu(o, x []float32) { siluPasses(o, x) }
 // siluTail is siluTailScalar.
 func siluTail(o, x []float32) { siluTailScalar(o, x) }
 
-// copyRow is copyRowScalar.
-func copyRow(d, lo, hi []float32) { copyRowScalar(d, lo, hi) }
+// copyRow sets the nr floats of a strip's row, d, to lo[:4] then hi[:4],
+// float by float (an array assignment is a memmove call under wasm).
+func copyRow(d, lo, hi []float32) {
+	dd, l, h := (*[nr]float32)(d), (*[nr / 2]float32)(lo), (*[nr / 2]float32)(hi)
+	dd[0], dd[1], dd[2], dd[3] = l[0], l[1], l[2], l[3]
+	dd[4], dd[5], dd[6], dd[7] = h[0], h[1], h[2], h[3]
+}
 
 // add is addScalar.
 func add(d, a, b []float32) { addScalar(d, a, b) }

@@ -263,15 +263,11 @@ func siluTail(o, x []float32) {
 	siluTailScalar(o[i:], x[i:])
 }
 
-// copyRow sets the nr floats of a strip's row, d, to lo[:4] then hi[:4]:
-// with SIMD as two vectors, without as copyRowScalar. (An array assignment,
-// which may overlap as far as the compiler knows, is a call to memmove
-// under wasm.)
+// copyRow sets the nr floats of a strip's row, d, to lo[:4] then hi[:4], as
+// two vectors: moves, which SSE and SIMD128 always have, so useSIMD need not
+// be asked, and the call inlines. (An array assignment, which may overlap as
+// far as the compiler knows, is a call to memmove under wasm.)
 func copyRow(d, lo, hi []float32) {
-	if !useSIMD {
-		copyRowScalar(d, lo, hi)
-		return
-	}
 	store4(d, 0, load4(lo, 0))
 	store4(d, 4, load4(hi, 0))
 }
