@@ -16,7 +16,8 @@
 // Cout×Cin transformed weights by Cin×tiles transformed 4×4 input tiles, 2.25
 // times fewer multiplications, 1.3-2x faster. Conv2d packs (and transforms)
 // the weights at every call; a ConvWeights keeps them packed after its first
-// call, for sampling, whose weights do not change. Natively a large product,
+// call, for sampling, whose weights do not change, and a LinearWeights keeps
+// a linear layer's Wᵀ packed the same way. Natively a large product,
 // the 16 Winograd GEMMs, GroupNorm's groups, SiLU's blocks and attention's
 // (image, head) pairs are split over GOMAXPROCS goroutines; under wasm it
 // all runs on one, and the browser parallelises with workers instead.
