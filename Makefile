@@ -105,3 +105,4 @@ test-e2e:
 bench-browser:
 	$(GO) test -tags e2e -count=1 -timeout 30m -run '^$$' -bench RunToImage -benchtime 20x ./web/e2e
 	$(GO) test -tags e2e -count=1 -timeout 30m -run '^$$' -bench FineTune -benchtime 1x ./web/e2e
+	$(GO) test -tags e2e -count=1 -timeout 30m -run '^$$' -bench KernelsInChromium -benchtime 1x -v ./web/e2e
