@@ -63,26 +63,32 @@ func expInto(dst, src []float32) {
 }
 
 // inRange reports whether every value of s lies in [lo, hi] (NaN does not):
-// the comparisons four lanes at a time, their masks and-ed together, in
-// place of eight scalar comparisons and branches per four values.
+// four lanes at a time by inRangeQuads, the rest one by one.
 func inRange(s []float32, lo, hi float32) bool {
-	vl, vh := archsimd.BroadcastFloat32x4(lo), archsimd.BroadcastFloat32x4(hi)
-	ok := vl.LessEqual(vh)
-	i := 0
-	for ; i+4 <= len(s); i += 4 {
-		v := load4(s, i)
-		ok = ok.And(v.GreaterEqual(vl)).And(v.LessEqual(vh))
-	}
-	b := ok.ToInt32x4()
-	if b.GetElem(0)&b.GetElem(1)&b.GetElem(2)&b.GetElem(3) == 0 {
+	n := len(s) / 4 * 4
+	if !inRangeQuads(s[:n], lo, hi) {
 		return false
 	}
-	for _, v := range s[i:] {
+	for _, v := range s[n:] {
 		if !(v >= lo && v <= hi) {
 			return false
 		}
 	}
 	return true
+}
+
+// inRangeQuadsSIMD is inRange for len(s) a multiple of 4: the comparisons
+// four lanes at a time, their masks and-ed together, in place of eight
+// scalar comparisons and branches per four values.
+func inRangeQuadsSIMD(s []float32, lo, hi float32) bool {
+	vl, vh := archsimd.BroadcastFloat32x4(lo), archsimd.BroadcastFloat32x4(hi)
+	ok := vl.LessEqual(vh)
+	for i := 0; i+4 <= len(s); i += 4 {
+		v := load4(s, i)
+		ok = ok.And(v.GreaterEqual(vl)).And(v.LessEqual(vh))
+	}
+	b := ok.ToInt32x4()
+	return b.GetElem(0)&b.GetElem(1)&b.GetElem(2)&b.GetElem(3) != 0
 }
 
 // silu sets o[i] = x[i] / (1 + e^-x[i]). When every -x lies in expQuad's
@@ -236,17 +242,24 @@ func store4(s []float32, at int, v archsimd.Float32x4) {
 }
 
 // scaleShift sets d[i] = float32(s[i]·a) + b, four values at a time with
-// SIMD (Mul, then Add), the rest as scaleShiftScalar.
+// SIMD (scaleShiftQuads: Mul, then Add), the rest as scaleShiftScalar.
 func scaleShift(d, s []float32, a, b float32) {
-	i := 0
+	n := 0
 	if useSIMD {
-		s = s[:len(d)]
-		va, vb := archsimd.BroadcastFloat32x4(a), archsimd.BroadcastFloat32x4(b)
-		for ; i+4 <= len(d); i += 4 {
-			store4(d, i, load4(s, i).Mul(va).Add(vb))
-		}
+		n = len(d) / 4 * 4
+		scaleShiftQuads(d[:n], s[:n], a, b)
 	}
-	scaleShiftScalar(d[i:], s[i:], a, b)
+	scaleShiftScalar(d[n:], s[n:], a, b)
+}
+
+// scaleShiftQuadsSIMD is scaleShiftScalar four values at a time, for len(d)
+// a multiple of 4.
+func scaleShiftQuadsSIMD(d, s []float32, a, b float32) {
+	s = s[:len(d)]
+	va, vb := archsimd.BroadcastFloat32x4(a), archsimd.BroadcastFloat32x4(b)
+	for i := 0; i+4 <= len(d); i += 4 {
+		store4(d, i, load4(s, i).Mul(va).Add(vb))
+	}
 }
 
 // siluTail sets o[i] = x[i] / (1 + o[i]), four values at a time with SIMD,

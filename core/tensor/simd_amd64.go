@@ -30,3 +30,9 @@ func pow2(n archsimd.Int32x4) archsimd.Float32x4 {
 
 // siluQuads is siluQuadsSIMD.
 func siluQuads(o, x []float32) { siluQuadsSIMD(o, x) }
+
+// scaleShiftQuads is scaleShiftQuadsSIMD.
+func scaleShiftQuads(d, s []float32, a, b float32) { scaleShiftQuadsSIMD(d, s, a, b) }
+
+// inRangeQuads is inRangeQuadsSIMD.
+func inRangeQuads(s []float32, lo, hi float32) bool { return inRangeQuadsSIMD(s, lo, hi) }

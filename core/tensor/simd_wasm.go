@@ -40,6 +40,22 @@ func siluQuads(o, x []float32) { siluAsm(o, x[:len(o)]) }
 //go:noescape
 func siluAsm(o, x []float32)
 
+// scaleShiftQuads is scaleShiftQuadsSIMD in WebAssembly (scaleShiftAsm),
+// for len(d) a multiple of 4: GroupNorm's affine pass, softmax's shift and
+// scale and the time embedding's add, where the compiled loop spent most of
+// its time around its one multiply and add.
+func scaleShiftQuads(d, s []float32, a, b float32) { scaleShiftAsm(d, s[:len(d)], a, b) }
+
+//go:noescape
+func scaleShiftAsm(d, s []float32, a, b float32)
+
+// inRangeQuads is inRangeQuadsSIMD in WebAssembly (inRangeAsm), for len(s)
+// a multiple of 4: the range check before every SiLU and exp.
+func inRangeQuads(s []float32, lo, hi float32) bool { return inRangeAsm(s, lo, hi) }
+
+//go:noescape
+func inRangeAsm(s []float32, lo, hi float32) bool
+
 // pow2 returns 2^n for n in [-126, 127]: the float32 with exponent n+127.
 func pow2(n archsimd.Int32x4) archsimd.Float32x4 {
 	return n.Add(archsimd.BroadcastInt32x4(127)).ShiftAllLeft(23).ToBits().BitsToFloat32()

@@ -229,3 +229,100 @@ TEXT ·siluAsm(SB), NOSPLIT, $0-48
 	End
 	End
 	RET
+
+// func scaleShiftAsm(d, s []float32, a, b float32)
+//
+// Per four values at R1: times a (V0), plus b (V1), to R0; R2 counts the
+// quads.
+TEXT ·scaleShiftAsm(SB), NOSPLIT, $0-56
+	I64Load d_base+0(FP)
+	Set R0
+	I64Load s_base+24(FP)
+	Set R1
+	I64Load d_len+8(FP)
+	I64Const $2
+	I64ShrU
+	Set R2
+	F32Load a+48(FP)
+	F32x4Splat
+	Set V0
+	F32Load b+52(FP)
+	F32x4Splat
+	Set V1
+
+	Block
+	Loop
+		Get R2
+		I64Eqz
+		BrIf $1
+		Get R0
+		I32WrapI64
+		Get R1
+		I32WrapI64
+		V128Load $0
+		Get V0
+		F32x4Mul
+		Get V1
+		F32x4Add
+		V128Store
+		ADDI(R0, 16)
+		ADDI(R1, 16)
+		SUBI(R2, 1)
+		Br $0
+	End
+	End
+	RET
+
+// func inRangeAsm(s []float32, lo, hi float32) bool
+//
+// V2 starts as lo ≤ hi in every lane and is and-ed, per four values at R0,
+// with v ≥ lo (V0) and v ≤ hi (V1); the result is whether all its lanes
+// are still set. R1 counts the quads.
+TEXT ·inRangeAsm(SB), NOSPLIT, $0-33
+	I64Load s_base+0(FP)
+	Set R0
+	I64Load s_len+8(FP)
+	I64Const $2
+	I64ShrU
+	Set R1
+	F32Load lo+24(FP)
+	F32x4Splat
+	Set V0
+	F32Load hi+28(FP)
+	F32x4Splat
+	Set V1
+	Get V0
+	Get V1
+	F32x4Le
+	Set V2
+
+	Block
+	Loop
+		Get R1
+		I64Eqz
+		BrIf $1
+		Get R0
+		I32WrapI64
+		V128Load $0
+		Set V3
+		Get V2
+		Get V3
+		Get V0
+		F32x4Ge
+		V128And
+		Get V3
+		Get V1
+		F32x4Le
+		V128And
+		Set V2
+		ADDI(R0, 16)
+		SUBI(R1, 1)
+		Br $0
+	End
+	End
+	Get SP
+	Get V2
+	I32x4AllTrue
+	I64ExtendI32U
+	I64Store8 ret+32(FP)
+	RET
