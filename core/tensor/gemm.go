@@ -35,13 +35,6 @@ func Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, 
 	gemmAcc(m, n, k, a, lda, []product{{pack: denseB(b, ldb), c: c}}, ldc)
 }
 
-// gemmTB computes C = A·Bᵀ (as in x @ W^T) with bt holding Bᵀ, n×k with row
-// stride ldb. C is overwritten.
-func gemmTB(m, n, k int, a []float32, lda int, bt []float32, ldb int, c []float32, ldc int) {
-	clearRows(c, m, n, ldc)
-	gemmAcc(m, n, k, a, lda, []product{{pack: transposedB(bt, ldb), c: c}}, ldc)
-}
-
 func clearRows(c []float32, m, n, ldc int) {
 	for i := 0; i < m; i++ {
 		clear(c[i*ldc : i*ldc+n])

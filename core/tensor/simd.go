@@ -77,20 +77,6 @@ func inRange(s []float32, lo, hi float32) bool {
 	return true
 }
 
-// inRangeQuadsSIMD is inRange for len(s) a multiple of 4: the comparisons
-// four lanes at a time, their masks and-ed together, in place of eight
-// scalar comparisons and branches per four values.
-func inRangeQuadsSIMD(s []float32, lo, hi float32) bool {
-	vl, vh := archsimd.BroadcastFloat32x4(lo), archsimd.BroadcastFloat32x4(hi)
-	ok := vl.LessEqual(vh)
-	for i := 0; i+4 <= len(s); i += 4 {
-		v := load4(s, i)
-		ok = ok.And(v.GreaterEqual(vl)).And(v.LessEqual(vh))
-	}
-	b := ok.ToInt32x4()
-	return b.GetElem(0)&b.GetElem(1)&b.GetElem(2)&b.GetElem(3) != 0
-}
-
 // silu sets o[i] = x[i] / (1 + e^-x[i]). When every -x lies in expQuad's
 // range it does so in one pass, four values at a time (siluQuads), with the
 // operations of siluPasses's three passes; otherwise it is siluPasses, whose
@@ -104,17 +90,6 @@ func silu(o, x []float32) {
 	n := len(o) / 4 * 4
 	siluQuads(o[:n], x[:n])
 	siluPasses(o[n:], x[n:])
-}
-
-// siluQuadsSIMD sets o[i] = x[i] / (1 + expQuad(-x[i])), four values at a
-// time, for len(o) a multiple of 4.
-func siluQuadsSIMD(o, x []float32) {
-	x = x[:len(o)]
-	one := archsimd.BroadcastFloat32x4(1)
-	for i := 0; i+4 <= len(o); i += 4 {
-		v := load4(x, i)
-		store4(o, i, v.Div(one.Add(expQuad(v.Neg()))))
-	}
 }
 
 // expQuad is expScalar's main path on four lanes, operation for operation:
@@ -250,16 +225,6 @@ func scaleShift(d, s []float32, a, b float32) {
 		scaleShiftQuads(d[:n], s[:n], a, b)
 	}
 	scaleShiftScalar(d[n:], s[n:], a, b)
-}
-
-// scaleShiftQuadsSIMD is scaleShiftScalar four values at a time, for len(d)
-// a multiple of 4.
-func scaleShiftQuadsSIMD(d, s []float32, a, b float32) {
-	s = s[:len(d)]
-	va, vb := archsimd.BroadcastFloat32x4(a), archsimd.BroadcastFloat32x4(b)
-	for i := 0; i+4 <= len(d); i += 4 {
-		store4(d, i, load4(s, i).Mul(va).Add(vb))
-	}
 }
 
 // siluTail sets o[i] = x[i] / (1 + o[i]), four values at a time with SIMD,

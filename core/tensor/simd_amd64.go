@@ -6,11 +6,11 @@ import "simd/archsimd"
 
 // kernelAsm (simd_amd64.s) adds to each of tiles mr×nr tiles down c (row
 // stride ldc) the product of its A strip (kb×mr, one after the other in a)
-// and b (kb×nr), kb = len(b)/nr, as kernelTiles does,
-// with the tile in four 8-lane (AVX) accumulators, one per row: per p it
-// broadcasts a[p·mr+i], multiplies it by the row b[p·nr:p·nr+8] and adds the
-// rounded products (Mul, then Add: never a fused multiply-add), so every
-// lane does what kernelScalar does for its element. a must hold
+// and b (kb×nr), kb = len(b)/nr, as kernelTiles does, with the tile in four
+// 8-lane (AVX) accumulators, one per row: per p it broadcasts a[p·mr+i],
+// multiplies it by the row b[p·nr:p·nr+8] and adds the rounded products
+// (Mul, then Add: never a fused multiply-add), so every lane does what
+// kernelScalar does for its element. a must hold
 // tiles·kb·mr floats, ldc ≥ 0 and c reach (tiles·mr−1)·ldc+nr: kernelSIMD
 // checks. Only called where useSIMD holds (the CPU has AVX2).
 //
@@ -28,11 +28,37 @@ func pow2(n archsimd.Int32x4) archsimd.Float32x4 {
 	return n.Add(archsimd.BroadcastInt32x4(127)).ShiftAllLeft(23).AsFloat32x4()
 }
 
-// siluQuads is siluQuadsSIMD.
-func siluQuads(o, x []float32) { siluQuadsSIMD(o, x) }
+// siluQuads sets o[i] = x[i] / (1 + expQuad(-x[i])), four values at a
+// time, for len(o) a multiple of 4.
+func siluQuads(o, x []float32) {
+	x = x[:len(o)]
+	one := archsimd.BroadcastFloat32x4(1)
+	for i := 0; i+4 <= len(o); i += 4 {
+		v := load4(x, i)
+		store4(o, i, v.Div(one.Add(expQuad(v.Neg()))))
+	}
+}
 
-// scaleShiftQuads is scaleShiftQuadsSIMD.
-func scaleShiftQuads(d, s []float32, a, b float32) { scaleShiftQuadsSIMD(d, s, a, b) }
+// scaleShiftQuads is scaleShiftScalar four values at a time, for len(d)
+// a multiple of 4.
+func scaleShiftQuads(d, s []float32, a, b float32) {
+	s = s[:len(d)]
+	va, vb := archsimd.BroadcastFloat32x4(a), archsimd.BroadcastFloat32x4(b)
+	for i := 0; i+4 <= len(d); i += 4 {
+		store4(d, i, load4(s, i).Mul(va).Add(vb))
+	}
+}
 
-// inRangeQuads is inRangeQuadsSIMD.
-func inRangeQuads(s []float32, lo, hi float32) bool { return inRangeQuadsSIMD(s, lo, hi) }
+// inRangeQuads is inRange for len(s) a multiple of 4: the comparisons
+// four lanes at a time, their masks and-ed together, in place of eight
+// scalar comparisons and branches per four values.
+func inRangeQuads(s []float32, lo, hi float32) bool {
+	vl, vh := archsimd.BroadcastFloat32x4(lo), archsimd.BroadcastFloat32x4(hi)
+	ok := vl.LessEqual(vh)
+	for i := 0; i+4 <= len(s); i += 4 {
+		v := load4(s, i)
+		ok = ok.And(v.GreaterEqual(vl)).And(v.LessEqual(vh))
+	}
+	b := ok.ToInt32x4()
+	return b.GetElem(0)&b.GetElem(1)&b.GetElem(2)&b.GetElem(3) != 0
+}

@@ -614,3 +614,11 @@ func TestLinearWeights(t *testing.T) {
 		t.Error("AddPerChannel differs from x + v")
 	}
 }
+
+// gemmTB computes C = A·Bᵀ with bt holding Bᵀ, n×k with row stride ldb, as
+// Linear and Attention's q·kᵀ do through transposedB; C is overwritten. The
+// tests use it to reach transposedB's packing at any shape.
+func gemmTB(m, n, k int, a []float32, lda int, bt []float32, ldb int, c []float32, ldc int) {
+	clearRows(c, m, n, ldc)
+	gemmAcc(m, n, k, a, lda, []product{{pack: transposedB(bt, ldb), c: c}}, ldc)
+}

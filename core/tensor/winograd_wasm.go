@@ -10,8 +10,8 @@ package tensor
 // simd/archsimd offers no lane shuffles, so the even/odd split and the
 // output's interleave went a float at a time. The assembly does the same
 // float32 operations in the same order (the same bits, which
-// TestSIMDMatchesScalar checks), over a whole row of tiles per call, and
-// moves the lanes with i8x16.swizzle.
+// TestSIMDMatchesScalar checks), over a whole channel (or one row of tiles)
+// per call, and moves the lanes with i8x16.swizzle.
 
 // inputQuads writes n quads of tiles in each of tileRows rows of tiles:
 // quad j = r·n + k, the four tiles at tile column tx+4k of tile row r of
