@@ -19,12 +19,21 @@ import "simd/archsimd"
 // v128.load32_splat, which Go's compiler does not emit: from simd/archsimd it
 // is an f32.load and an f32x4.splat, which V8 turns into a load and a
 // shuffle, and on x64 the shuffle takes a vector pipe from the multiplies and
-// adds. And its loops are plain wasm loops without bounds checks, where the
-// compiled loop needs four-fold unrolling to amortise Go's block dispatch on
-// every jump back. Against the same loop written with simd/archsimd (Node 20,
-// one thread, AMD EPYC) it measured 15.7 → 20.1 GFLOP/s at 256³ and 11.3 →
-// 14.0 at the up blocks' 64×1024×1728; the same assembly with f32.load and
-// f32x4.splat, 17.9 and 12.2.
+// adds. And its loop is a plain wasm loop without bounds checks, where the
+// compiled loop paid for Go's block dispatch on every jump back. Against the
+// same loop written with simd/archsimd (Node 20, one thread, AMD EPYC) it
+// measured 15.7 → 20.1 GFLOP/s at 256³ and 11.3 → 14.0 at the up blocks'
+// 64×1024×1728; the same assembly with f32.load and f32x4.splat, 17.9 and
+// 12.2.
+//
+// The loop does one p per pass, not four. Node 20's V8 places a pass's
+// loads ahead of its arithmetic, so four p held 24 loaded vectors beside the
+// 8 accumulators, and it spilled both to the stack (74 spill and reload
+// instructions, read with node --print-wasm-code). One p holds 6, and the
+// tile, the loads and one product fit in the 15 vector registers it
+// allocates on x64: alone on a 120×kb strip column the kernel went from
+// 16.4–18.7 to 21.6–25.7 GFLOP/s (kb = 256). In Chromium 156 the two loops
+// ran alike, at 25–39 GFLOP/s.
 //
 //go:noescape
 func kernelAsm(a, b, c []float32, ldc, tiles int)

@@ -11,8 +11,8 @@
 // every lane does what kernelScalar does for its element. The broadcast is
 // one v128.load32_splat, which V8 can compile to a broadcast from memory (a
 // load), in place of the f32.load and f32x4.splat that Go's compiler emits
-// (a load and a shuffle). Four p per pass of the first loop, then one per
-// pass; R2 counts the p left. Then the next tile: its A strip follows in a
+// (a load and a shuffle). One p per pass of the loop; R2 counts the p
+// left. Then the next tile: its A strip follows in a
 // (R0 is there already), b is read again from R7 and c moves on four rows;
 // R6 counts the tiles left.
 //
@@ -35,14 +35,14 @@
 	Get C; SPLAT(off); Tee V10; Get V8; F32x4Mul; F32x4Add; Set C; \
 	Get D; Get V10; Get V9; F32x4Mul; F32x4Add; Set D
 
-// STEP does one p: a[p·mr:p·mr+4] at R0+aoff, b[p·nr:p·nr+8] at R1+boff.
-#define STEP(aoff, boff) \
-	Get R1; I32WrapI64; V128Load $(boff); Set V8; \
-	Get R1; I32WrapI64; V128Load $(boff+16); Set V9; \
-	ROW(V0, V4, aoff); \
-	ROW(V1, V5, aoff+4); \
-	ROW(V2, V6, aoff+8); \
-	ROW(V3, V7, aoff+12)
+// STEP does one p: a[p·mr:p·mr+4] at R0, b[p·nr:p·nr+8] at R1.
+#define STEP \
+	Get R1; I32WrapI64; V128Load $0; Set V8; \
+	Get R1; I32WrapI64; V128Load $16; Set V9; \
+	ROW(V0, V4, 0); \
+	ROW(V1, V5, 4); \
+	ROW(V2, V6, 8); \
+	ROW(V3, V7, 12)
 
 // ADDQUAD adds the lanes of V to the four floats at R. V128Store takes its
 // offset only from an operand the assembler does not fill in (it leaves
@@ -105,29 +105,12 @@ TEXT ·kernelAsm(SB), NOSPLIT, $0-88
 	V128Const $0, $0
 	Set V7
 
-	// Four p at a time, then one at a time.
-	Block
-	Loop
-		Get R2
-		I64Const $4
-		I64LtU
-		BrIf $1
-		STEP(0, 0)
-		STEP(16, 32)
-		STEP(32, 64)
-		STEP(48, 96)
-		ADDI(R0, 64)
-		ADDI(R1, 128)
-		SUBI(R2, 4)
-		Br $0
-	End
-	End
 	Block
 	Loop
 		Get R2
 		I64Eqz
 		BrIf $1
-		STEP(0, 0)
+		STEP
 		ADDI(R0, 16)
 		ADDI(R1, 32)
 		SUBI(R2, 1)
