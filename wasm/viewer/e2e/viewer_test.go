@@ -121,6 +121,13 @@ func TestViewerInScrollingPage(t *testing.T) {
 	if err != nil || len(size) != 2 || size[0] != frameW || size[1] != frameH {
 		t.Fatalf("the viewer's canvas is %v (%v), want %dx%d, filling the iframe", size, err, frameW, frameH)
 	}
+	// viewer.html turns off the multisampling that Ebiten's context would
+	// get by default (getContext returns the canvas's existing context).
+	attrs, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`
+		document.getElementById("viewer").contentDocument.querySelector("canvas").getContext("webgl2").getContextAttributes()`))
+	if err != nil || attrs["antialias"] != false {
+		t.Fatalf("the viewer's WebGL context attributes are %v (%v), want antialias false", attrs, err)
+	}
 
 	bg := color.RGBA{0x16, 0x18, 0x1c, 0xff}
 	shot(t, ctx, filepath.Join(shots, "viewer-idle.png"), func(img image.Image) error {
