@@ -32,17 +32,18 @@ func BenchmarkGemm(b *testing.B) {
 }
 
 // BenchmarkConv times a 3x3, stride 1, padding 1 convolution with C channels
-// in and out, for one image and for a batch of 4 (which share one packing of
-// the weights), and reports GFLOP/s (2·Cout·Cin·9·H·W per image).
+// in and out, for one image and for a batch of 4, as sampling computes it:
+// with the packed weights kept (NewConvWeights, as in a model from
+// unet.Inference), and reports GFLOP/s (2·Cout·Cin·9·H·W per image).
 func BenchmarkConv(b *testing.B) {
 	for _, s := range convShapes {
 		for _, n := range []int{1, 4} {
 			b.Run(fmt.Sprintf("c%d_%dx%d_b%d", s.c, s.hw, s.hw, n), func(b *testing.B) {
 				x := randTensor(1, n, s.c, s.hw, s.hw)
-				w := randTensor(2, s.c, s.c, 3, 3)
+				w := NewConvWeights(randTensor(2, s.c, s.c, 3, 3))
 				bias := randTensor(3, s.c).Data
 				for b.Loop() {
-					Conv2d(x, w, bias, 1, Padding{1, 1, 1, 1})
+					w.Conv2d(x, bias, 1, Padding{1, 1, 1, 1})
 				}
 				reportGFLOPs(b, float64(n)*2*float64(s.c*s.c*9*s.hw*s.hw))
 			})
