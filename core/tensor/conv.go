@@ -220,10 +220,7 @@ func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
 		halves := s+nr <= nb && q%g.wo+half <= g.wo && q1%g.wo+half <= g.wo
 		switch {
 		case row && g.stride == 1:
-			src := img[b0:]
-			for p, o := range off {
-				copyRow(strip[p*nr:], src[o:], src[o+half:])
-			}
+			gatherRows(strip, img[b0:], img[b0+half:], off)
 		case row:
 			src := img[b0:]
 			for p, o := range off {
@@ -232,14 +229,12 @@ func (g *convGeometry) pack(bp, img []float32, p0, kb, j0, nb int) {
 					d[jj] = src[o+jj*g.stride]
 				}
 			}
+		case halves && g.stride == 1:
+			gatherRows(strip, img[b0:], img[q1/g.wo*g.w+q1%g.wo:], off)
 		case halves:
 			lo, hi := img[b0:], img[(q1/g.wo*g.w+q1%g.wo)*g.stride:]
 			for p, o := range off {
 				d := strip[p*nr : p*nr+nr]
-				if g.stride == 1 {
-					copyRow(d, lo[o:], hi[o:])
-					continue
-				}
 				for jj := range half {
 					d[jj], d[half+jj] = lo[o+jj*g.stride], hi[o+jj*g.stride]
 				}

@@ -64,6 +64,24 @@ func inRangeQuads(s []float32, lo, hi float32) bool { return inRangeAsm(s, lo, h
 //go:noescape
 func inRangeAsm(s []float32, lo, hi float32) bool
 
+// gatherRows sets row p of a strip, d[p·nr:p·nr+nr], to lo[off[p]:off[p]+4]
+// then hi[off[p]:off[p]+4] for every p (im2col's packing of a strip whose
+// halves each lie on one output row): gatherAsm, where the compiled loop of
+// copyRow calls spent ~5 ns per row on slicing and bounds checks. off
+// ascends (convGeometry.taps), so its first and last entries bound the reads.
+func gatherRows(d, lo, hi []float32, off []int) {
+	if len(off) == 0 {
+		return
+	}
+	first, last := off[0], off[len(off)-1]
+	_, _, _ = d[len(off)*nr-1], lo[first], hi[first]
+	_, _ = lo[last+nr/2-1], hi[last+nr/2-1]
+	gatherAsm(d, lo, hi, off)
+}
+
+//go:noescape
+func gatherAsm(d, lo, hi []float32, off []int)
+
 // pow2 returns 2^n for n in [-126, 127]: the float32 with exponent n+127.
 func pow2(n archsimd.Int32x4) archsimd.Float32x4 {
 	return n.Add(archsimd.BroadcastInt32x4(127)).ShiftAllLeft(23).ToBits().BitsToFloat32()

@@ -309,3 +309,57 @@ TEXT ·inRangeAsm(SB), NOSPLIT, $0-33
 	I64ExtendI32U
 	I64Store8 ret+32(FP)
 	RET
+
+// func gatherAsm(d, lo, hi []float32, off []int)
+//
+// Per p: R5 = off[p] in bytes (off at R3), the four floats at R1+R5 to d at
+// R0 and the four at R2+R5 to R0+16; then R0 moves on nr floats and R3 one
+// int. R4 counts the p left.
+TEXT ·gatherAsm(SB), NOSPLIT, $0-96
+	I64Load d_base+0(FP)
+	Set R0
+	I64Load lo_base+24(FP)
+	Set R1
+	I64Load hi_base+48(FP)
+	Set R2
+	I64Load off_base+72(FP)
+	Set R3
+	I64Load off_len+80(FP)
+	Set R4
+
+	Block
+	Loop
+		Get R4
+		I64Eqz
+		BrIf $1
+		Get R3
+		I32WrapI64
+		I64Load $0
+		I64Const $2
+		I64Shl
+		Set R5
+		Get R0
+		I32WrapI64
+		Get R1
+		Get R5
+		I64Add
+		I32WrapI64
+		V128Load $0
+		V128Store
+		Get R0
+		I64Const $16
+		I64Add
+		I32WrapI64
+		Get R2
+		Get R5
+		I64Add
+		I32WrapI64
+		V128Load $0
+		V128Store
+		ADDI(R0, 32)
+		ADDI(R3, 8)
+		SUBI(R4, 1)
+		Br $0
+	End
+	End
+	RET

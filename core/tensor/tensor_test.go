@@ -622,3 +622,31 @@ func gemmTB(m, n, k int, a []float32, lda int, bt []float32, ldb int, c []float3
 	clearRows(c, m, n, ldc)
 	gemmAcc(m, n, k, a, lda, []product{{pack: transposedB(bt, ldb), c: c}}, ldc)
 }
+
+// TestGatherRows checks im2col's strip-row gather (assembly under wasm with
+// SIMD) against its definition, and that an offset past the image panics
+// rather than reading past it.
+func TestGatherRows(t *testing.T) {
+	lo, hi := randTensor(1, 300).Data, randTensor(2, 300).Data
+	for _, off := range [][]int{{0}, {0, 1, 2, 9}, {3, 40, 41, 200, 296}} {
+		d := make([]float32, len(off)*nr+1)
+		d[len(d)-1] = 7 // past the rows: must stay
+		gatherRows(d, lo, hi, off)
+		for p, o := range off {
+			for j := range nr / 2 {
+				if d[p*nr+j] != lo[o+j] || d[p*nr+nr/2+j] != hi[o+j] {
+					t.Fatalf("off %v: row %d is %v, want %v then %v", off, p, d[p*nr:p*nr+nr], lo[o:o+4], hi[o:o+4])
+				}
+			}
+		}
+		if d[len(d)-1] != 7 {
+			t.Fatalf("off %v: wrote past the last row", off)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("an offset whose four floats end past lo did not panic")
+		}
+	}()
+	gatherRows(make([]float32, 2*nr), lo, hi[:200:200], []int{0, 197})
+}

@@ -3,8 +3,9 @@
 package tensor
 
 // Natively and in the scalar build, the Winograd transforms' rows go quad
-// by quad and the channel split pair by pair; under wasm with SIMD they are
-// assembly (winograd_wasm.go).
+// by quad, the channel split pair by pair and im2col's gathered strip rows
+// one copyRow at a time; under wasm with SIMD they are assembly
+// (winograd_wasm.go, simd_wasm.go).
 
 // inputQuads writes n quads of tiles in each of tileRows rows of tiles:
 // quad j = r·n + k, the four tiles at tile column tx+4k of tile row r of
@@ -25,4 +26,12 @@ func outputQuads(y []float32, wo int, m []float32, ld int, bias float32, n, bloc
 // splitRows is splitRowsScalar.
 func splitRows(dst []float32, ld, ea, oa int, src []float32, w, rows int) {
 	splitRowsScalar(dst, ld, ea, oa, src, w, rows)
+}
+
+// gatherRows sets row p of a strip, d[p·nr:p·nr+nr], to lo[off[p]:off[p]+4]
+// then hi[off[p]:off[p]+4], for every p.
+func gatherRows(d, lo, hi []float32, off []int) {
+	for p, o := range off {
+		copyRow(d[p*nr:], lo[o:], hi[o:])
+	}
 }
