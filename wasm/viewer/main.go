@@ -36,12 +36,16 @@ func main() {
 	// The listener must not wait on the game loop, which needs the JS event
 	// loop that a blocked listener holds; this goroutine always drains.
 	inbox := make(chan sampleview.Message, 64)
+	wake := js.Global().Get("viewerWake") // viewer.html's frame gate
 	go func() {
 		for m := range inbox {
 			mu.Lock()
 			err := view.Apply(m)
 			mu.Unlock()
 			ebiten.ScheduleFrame()
+			if wake.Truthy() {
+				wake.Invoke()
+			}
 			if err != nil {
 				warn(err)
 			}
@@ -72,8 +76,10 @@ func main() {
 	// (ScheduleFrame above), on input or on a resize, not 60 times a second,
 	// so an idle viewer takes almost no CPU from the sampling workers. (The
 	// mode is deprecated in favour of SetScreenClearedEveryFrame(false)
-	// alone, which still runs Update and Draw every frame.) Draw repaints
-	// only when something changed, over the last frame.
+	// alone, which still runs Update and Draw every frame.) It still asks
+	// for every animation frame, to look for a ScheduleFrame; viewer.html
+	// holds those requests until viewerWake. Draw repaints only when
+	// something changed, over the last frame.
 	ebiten.SetFPSMode(ebiten.FPSModeVsyncOffMinimum)
 	ebiten.SetScreenClearedEveryFrame(false)
 	if err := ebiten.RunGame(newGame(&mu, view)); err != nil {

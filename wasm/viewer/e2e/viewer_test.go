@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"chrysalis/core/golden"
@@ -107,6 +108,15 @@ func TestViewerInScrollingPage(t *testing.T) {
 
 	ctx := newBrowser(t, chromium)
 	console := chromedp.Console(ctx)
+	// Count the animation frames each document asks the browser for, under
+	// viewer.html's gate, which binds requestAnimationFrame as it finds it.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `{
+		const ask = window.requestAnimationFrame.bind(window);
+		window.framesAsked = 0;
+		window.requestAnimationFrame = (cb) => { window.framesAsked++; return ask(cb); };
+	}`}); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +174,20 @@ func TestViewerInScrollingPage(t *testing.T) {
 	shot(t, ctx, filepath.Join(shots, "viewer-done.png"), func(img image.Image) error {
 		return run.check(img, l, steps-1, nil)
 	})
+	// Idle, the viewer asks for no frames: Ebiten's minimum FPS mode would
+	// look at every vsync, 60 times a second.
+	frames := func() float64 {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.getElementById("viewer").contentWindow.framesAsked`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := frames()
+	time.Sleep(time.Second)
+	if n := frames() - before; n > 1 {
+		t.Errorf("the idle viewer asked for %v animation frames in a second, want at most 1", n)
+	}
 
 	// A second run, stopped after three steps. Late frames of either run
 	// must change nothing.
