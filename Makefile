@@ -45,7 +45,8 @@ test-wasm:
 	GOEXPERIMENT= GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASM_EXEC)" $(KERNEL_PKGS)
 
 # A count, not a duration: time-limited fuzzing can fail spuriously with
-# "context deadline exceeded" in Go 1.26's fuzz coordinator (golang/go#75804).
+# "context deadline exceeded" in Go's fuzz coordinator (golang/go#75804, met
+# with Go 1.26).
 FUZZTIME ?= 500000x
 test-fuzz:
 	$(GO) test -run=NONE -fuzz=^FuzzConfig$$ -fuzztime=$(FUZZTIME) ./core/unet
