@@ -33,8 +33,8 @@ func kernelSIMD(a, b, c []float32, ldc, tiles int) {
 }
 
 // expInto sets dst[i] = Exp32(src[i]); dst may be src. When every value
-// lies in [expLow, expHigh] (inRange) all go through expQuad four at a time;
-// otherwise each four do when all of them lie there, the rest go through
+// lies in [expLow, expHigh] (inRange) all go through expQuad four at a time
+// (expQuads); otherwise each four do when all of them lie there, the rest go through
 // expScalar: the same bits either way.
 func expInto(dst, src []float32) {
 	if !useSIMD {
@@ -44,10 +44,9 @@ func expInto(dst, src []float32) {
 	dst = dst[:len(src)]
 	i := 0
 	if inRange(src, expLow, expHigh) {
-		for ; i+4 <= len(src); i += 4 {
-			store4(dst, i, expQuad(load4(src, i)))
-		}
-		expScalar(dst[i:], src[i:])
+		n := len(src) / 4 * 4
+		expQuads(dst[:n], src[:n])
+		expScalar(dst[n:], src[n:])
 		return
 	}
 	for ; i+4 <= len(src); i += 4 {

@@ -39,6 +39,15 @@ func siluQuads(o, x []float32) {
 	}
 }
 
+// expQuads sets o[i] = expQuad(x[i]), four values at a time, for len(o) a
+// multiple of 4 and every x[i] in [expLow, expHigh].
+func expQuads(o, x []float32) {
+	x = x[:len(o)]
+	for i := 0; i+4 <= len(o); i += 4 {
+		store4(o, i, expQuad(load4(x, i)))
+	}
+}
+
 // scaleShiftQuads is scaleShiftScalar four values at a time, for len(d)
 // a multiple of 4.
 func scaleShiftQuads(d, s []float32, a, b float32) {

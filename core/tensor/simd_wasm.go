@@ -48,6 +48,13 @@ func siluQuads(o, x []float32) { siluAsm(o, x[:len(o)]) }
 //go:noescape
 func siluAsm(o, x []float32)
 
+// expQuads is amd64's expQuads in WebAssembly (expAsm), for len(o) a
+// multiple of 4 and every x[i] in [expLow, expHigh]: softmax's exp.
+func expQuads(o, x []float32) { expAsm(o, x[:len(o)]) }
+
+//go:noescape
+func expAsm(o, x []float32)
+
 // scaleShiftQuads is amd64's scaleShiftQuads in WebAssembly (scaleShiftAsm),
 // for len(d) a multiple of 4: GroupNorm's affine pass, softmax's shift and
 // scale and the time embedding's add, where the compiled loop spent most of

@@ -135,12 +135,36 @@ TEXT ·kernelAsm(SB), NOSPLIT, $0-88
 // HORNER sets V4 = V4·V3 + c, the c given by SPLATC's bits.
 #define HORNER(b) Get V4; Get V3; F32x4Mul; SPLATC(b); F32x4Add; Set V4
 
+// EXPPOLY is expQuad (simd.go) on the four values in V1, up to its last
+// multiply: fn = ((V1·log2e) + roundMagic) − roundMagic in V2, r = (V1 −
+// fn·ln2Hi) − fn·ln2Lo in V3 and the Horner polynomial p(r) in V4, with
+// the constants log2e, roundMagic, ln2Hi, ln2Lo, 1/5040, 1/720, 1/120, 1/24,
+// 1/6, 1/2, 1 and 1 as their float32 bits.
+#define EXPPOLY \
+	Get V1; SPLATC(0x3fb8aa3b3fb8aa3b); F32x4Mul; \
+	SPLATC(0x4b4000004b400000); F32x4Add; SPLATC(0x4b4000004b400000); F32x4Sub; Set V2; \
+	Get V1; Get V2; SPLATC(0x3f3180003f318000); F32x4Mul; F32x4Sub; \
+	Get V2; SPLATC(0xb95e8083b95e8083); F32x4Mul; F32x4Sub; Set V3; \
+	SPLATC(0x39500d0139500d01); Set V4; \
+	HORNER(0x3ab60b613ab60b61); \
+	HORNER(0x3c0888893c088889); \
+	HORNER(0x3d2aaaab3d2aaaab); \
+	HORNER(0x3e2aaaab3e2aaaab); \
+	HORNER(0x3f0000003f000000); \
+	HORNER(0x3f8000003f800000); \
+	HORNER(0x3f8000003f800000)
+
+// EXPE pushes expQuad's result after EXPPOLY: e = p(r) · 2^fn, 2^fn made
+// from the bits (fn + 127) << 23.
+#define EXPE \
+	Get V4; Get V2; I32x4TruncSatF32x4S; \
+	V128Const $0x0000007f0000007f, $0x0000007f0000007f; I32x4Add; \
+	I32Const $23; I32x4Shl; F32x4Mul
+
 // func siluAsm(o, x []float32)
 //
-// Per four values v at R1: V1 = −v, then expQuad (simd.go) on V1: fn =
-// ((V1·log2e) + roundMagic) − roundMagic in V2, r = (V1 − fn·ln2Hi) −
-// fn·ln2Lo in V3, the Horner polynomial p(r) in V4, times 2^fn made from
-// the bits (fn + 127) << 23; then v / (1 + e) to R0. R2 counts the quads.
+// Per four values v at R1 (kept in V0): V1 = −v, e = expQuad(V1) (EXPPOLY,
+// EXPE), then v / (1 + e) to R0. R2 counts the quads.
 TEXT ·siluAsm(SB), NOSPLIT, $0-48
 	I64Load o_base+0(FP)
 	Set R0
@@ -162,48 +186,50 @@ TEXT ·siluAsm(SB), NOSPLIT, $0-48
 		Tee V0
 		F32x4Neg
 		Set V1
-		Get V1
-		SPLATC(0x3fb8aa3b3fb8aa3b) // log2e
-		F32x4Mul
-		SPLATC(0x4b4000004b400000) // roundMagic
-		F32x4Add
-		SPLATC(0x4b4000004b400000)
-		F32x4Sub
-		Set V2
-		Get V1
-		Get V2
-		SPLATC(0x3f3180003f318000) // ln2Hi
-		F32x4Mul
-		F32x4Sub
-		Get V2
-		SPLATC(0xb95e8083b95e8083) // ln2Lo
-		F32x4Mul
-		F32x4Sub
-		Set V3
-		SPLATC(0x39500d0139500d01) // 1/5040
-		Set V4
-		HORNER(0x3ab60b613ab60b61) // 1/720
-		HORNER(0x3c0888893c088889) // 1/120
-		HORNER(0x3d2aaaab3d2aaaab) // 1/24
-		HORNER(0x3e2aaaab3e2aaaab) // 1/6
-		HORNER(0x3f0000003f000000) // 1/2
-		HORNER(0x3f8000003f800000) // 1
-		HORNER(0x3f8000003f800000) // 1
-		// e = p · 2^fn; o = v / (1 + e).
+		EXPPOLY
 		Get R0
 		I32WrapI64
 		Get V0
 		SPLATC(0x3f8000003f800000)
-		Get V4
-		Get V2
-		I32x4TruncSatF32x4S
-		V128Const $0x0000007f0000007f, $0x0000007f0000007f
-		I32x4Add
-		I32Const $23
-		I32x4Shl
-		F32x4Mul
+		EXPE
 		F32x4Add
 		F32x4Div
+		V128Store
+		ADDI(R0, 16)
+		ADDI(R1, 16)
+		SUBI(R2, 1)
+		Br $0
+	End
+	End
+	RET
+
+// func expAsm(o, x []float32)
+//
+// Per four values at R1, in V1: expQuad (EXPPOLY, EXPE) to R0. R2 counts
+// the quads.
+TEXT ·expAsm(SB), NOSPLIT, $0-48
+	I64Load o_base+0(FP)
+	Set R0
+	I64Load x_base+24(FP)
+	Set R1
+	I64Load o_len+8(FP)
+	I64Const $2
+	I64ShrU
+	Set R2
+
+	Block
+	Loop
+		Get R2
+		I64Eqz
+		BrIf $1
+		Get R1
+		I32WrapI64
+		V128Load $0
+		Set V1
+		EXPPOLY
+		Get R0
+		I32WrapI64
+		EXPE
 		V128Store
 		ADDI(R0, 16)
 		ADDI(R1, 16)
