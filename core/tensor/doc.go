@@ -37,11 +37,11 @@
 // AMD EPYC Zen 3; the files say how it was measured). Under wasm the
 // Winograd transforms, splitChannel's even/odd split (winograd_wasm.s),
 // SiLU, softmax's exp, GroupNorm's scaling, the exp range check and im2col's
-// gather of strip rows (simd_wasm.s) are WebAssembly too, with their Go
-// forms for the other builds in each.go: Go's wasm port keeps registers in
-// locals and checks bounds per access, and simd/archsimd has no lane
-// shuffles there, so these loops spent more time around their arithmetic
-// than in it; together with the kernel's tile loop they took a
+// gather of strip rows (simd_wasm.s) are WebAssembly too (the other builds
+// run their Go forms: each.go, simd_amd64.go, scalar.go): Go's wasm port
+// keeps registers in locals and checks bounds per access, and simd/archsimd
+// has no lane shuffles there, so these loops spent more time around their
+// arithmetic than in it; together with the kernel's tile loop they took a
 // butterflies-32 forward from 52-58 to 41-46 ms per image under Node. Each
 // lane does the scalar code's float32 operations in the same order, Mul then
 // Add and never a fused multiply-add, so the bits do not change. Without the
