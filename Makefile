@@ -38,9 +38,12 @@ test-native:
 	GOEXPERIMENT= $(GO) vet ./core/tensor
 	GOEXPERIMENT= $(GO) test -count=1 $(KERNEL_PKGS)
 
-# The core packages again under GOOS=js GOARCH=wasm, run by Node, and the
-# kernel packages in the scalar build.
+# Vet of every package as the browser builds it (the page, the worker and
+# the viewer are js-only, so the native vet never reads them); the core
+# packages again under GOOS=js GOARCH=wasm, run by Node, and the kernel
+# packages in the scalar build.
 test-wasm:
+	GOOS=js GOARCH=wasm $(GO) vet ./core/... ./web/... ./wasm/...
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASM_EXEC)" ./core/...
 	GOEXPERIMENT= GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$(WASM_EXEC)" $(KERNEL_PKGS)
 
