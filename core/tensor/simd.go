@@ -32,10 +32,10 @@ func kernelSIMD(a, b, c []float32, ldc, tiles int) {
 	kernelAsm(a[:tiles*kb*mr], b[:kb*nr], c, ldc, tiles)
 }
 
-// expInto sets dst[i] = Exp32(src[i]); dst may be src. When every value
-// lies in [expLow, expHigh] (inRange) all go through expQuad four at a time
-// (expQuads); otherwise each four do when all of them lie there, the rest go through
-// expScalar: the same bits either way.
+// expInto sets dst[i] = Exp32(src[i]); dst may be src. When every value lies
+// in [expLow, expHigh] (inRange) all go through expQuad four at a time
+// (expQuads); otherwise each four do when all of them lie there, the rest go
+// through expScalar: the same bits either way.
 func expInto(dst, src []float32) {
 	if !useSIMD {
 		expScalar(dst, src)

@@ -4,16 +4,17 @@ package tensor
 
 import "simd/archsimd"
 
-// kernelAsm (simd_wasm.s) adds to each of tiles mr×nr tiles down c (row
-// stride ldc) the product of its A strip (kb×mr, one after the other in a)
-// and b (kb×nr), kb = len(b)/nr, as kernelTiles does, with the tile in eight
-// 4-lane (SIMD128) accumulators, for columns 0-3 and 4-7 of each row: per p
-// it broadcasts a[p·mr+i] once, multiplies it by both halves of the row
+// kernelAsm (simd_wasm.s) adds to each of tiles mr×nr tiles down c (row stride
+// ldc) the product of its A strip (kb×mr, one after the other in a) and b
+// (kb×nr), kb = len(b)/nr, as kernelTiles does, with the tile in eight 4-lane
+// (SIMD128) accumulators, for columns 0-3 and 4-7 of each row: per p it
+// broadcasts a[p·mr+i] once, multiplies it by both halves of the row
 // b[p·nr:p·nr+8] and adds the rounded products (Mul, then Add: never a fused
-// multiply-add), so every lane does what kernelScalar does for its element. Eight independent sums hide the add's latency; with the
-// two B vectors and the broadcast they fit the 16 vector locals of Go's wasm
-// port. a must hold tiles·kb·mr floats, ldc ≥ 0 and c reach
-// (tiles·mr−1)·ldc+nr: kernelSIMD checks.
+// multiply-add), so every lane does what kernelScalar does for its element.
+// Eight independent sums hide the add's latency; with the two B vectors and
+// the broadcast they fit the 16 vector locals of Go's wasm port. a must hold
+// tiles·kb·mr floats, ldc ≥ 0 and c reach (tiles·mr−1)·ldc+nr: kernelSIMD
+// checks.
 //
 // It is WebAssembly for two reasons. There each broadcast is one
 // v128.load32_splat, which Go's compiler does not emit: from simd/archsimd it
@@ -38,11 +39,11 @@ import "simd/archsimd"
 //go:noescape
 func kernelAsm(a, b, c []float32, ldc, tiles int)
 
-// siluQuads is amd64's siluQuads (simd_amd64.go) in WebAssembly (siluAsm),
-// for len(o) a multiple of 4 and every -x[i] in [expLow, expHigh]: the same
-// operations in the same order, with the constants as their float32 bits. Compiled from
-// Go, the 25 vector operations per quad went through locals and memory
-// around each one.
+// siluQuads is amd64's siluQuads (simd_amd64.go) in WebAssembly (siluAsm), for
+// len(o) a multiple of 4 and every -x[i] in [expLow, expHigh]: the same
+// operations in the same order, with the constants as their float32 bits.
+// Compiled from Go, the 25 vector operations per quad went through locals and
+// memory around each one.
 func siluQuads(o, x []float32) { siluAsm(o, x[:len(o)]) }
 
 //go:noescape

@@ -3,18 +3,17 @@
 #include "textflag.h"
 #include "wasm_asm.h"
 
-// kernelAsm is kernelSIMD's loop (simd.go) written out in WebAssembly:
-// the tile in eight 4-lane accumulators V0-V3 (columns 0-3 of rows 0-3) and
-// V4-V7 (columns 4-7), the row b[p·nr:p·nr+8] in V8 and V9, and per p and row
-// i the broadcast of a[p·mr+i] in V10, multiplied by V8 and V9 and the
-// rounded products added (Mul, then Add: never fused), in ascending p, so
-// every lane does what kernelScalar does for its element. The broadcast is
-// one v128.load32_splat, which V8 can compile to a broadcast from memory (a
-// load), in place of the f32.load and f32x4.splat that Go's compiler emits
-// (a load and a shuffle). One p per pass of the loop; R2 counts the p
-// left. Then the next tile: its A strip follows in a
-// (R0 is there already), b is read again from R7 and c moves on four rows;
-// R6 counts the tiles left.
+// kernelAsm is kernelSIMD's loop (simd.go) written out in WebAssembly: the
+// tile in eight 4-lane accumulators V0-V3 (columns 0-3 of rows 0-3) and V4-V7
+// (columns 4-7), the row b[p·nr:p·nr+8] in V8 and V9, and per p and row i the
+// broadcast of a[p·mr+i] in V10, multiplied by V8 and V9 and the rounded
+// products added (Mul, then Add: never fused), in ascending p, so every lane
+// does what kernelScalar does for its element. The broadcast is one
+// v128.load32_splat, which V8 can compile to a broadcast from memory (a load),
+// in place of the f32.load and f32x4.splat that Go's compiler emits (a load
+// and a shuffle). One p per pass of the loop; R2 counts the p left. Then the
+// next tile: its A strip follows in a (R0 is there already), b is read again
+// from R7 and c moves on four rows; R6 counts the tiles left.
 //
 // The assembler knows the instruction but writes no memory operand (memarg)
 // for it, so SPLAT writes one by hand: Block with operand $n is encoded as

@@ -12,12 +12,12 @@ import (
 // TestInference checks that a model from Inference, which keeps its
 // convolutions' packed weights and its linear layers' transposed ones (the
 // time embedding, the resnets' projections and attention), gives Forward's
-// bits on every path (Winograd
-// at 16x16 and 8x8, the GEMM at 4x4, conv_in, the strided downsamplers and
-// the 1x1 shortcuts), on its first and later passes and for another batch,
-// that it refuses ForwardTrain, and that after a training step (an SGD
-// update of every weight in place) a new Inference gives the bits of a model
-// built afresh from the updated weights, which differ from the old ones.
+// bits on every path (Winograd at 16x16 and 8x8, the GEMM at 4x4, conv_in, the
+// strided downsamplers and the 1x1 shortcuts), on its first and later passes
+// and for another batch, that it refuses ForwardTrain, and that after a
+// training step (an SGD update of every weight in place) a new Inference gives
+// the bits of a model built afresh from the updated weights, which differ from
+// the old ones.
 func TestInference(t *testing.T) {
 	cfg := unet.DefaultConfig()
 	cfg.SampleSize = [2]int{16, 16}

@@ -51,10 +51,10 @@ func New(cfg Config, weights map[string]*tensor.Tensor) (*Model, error) {
 // Inference returns m prepared for a run of forward passes over unchanged
 // weights, such as a sampling run: a model on the same weight tensors whose
 // convolutions keep their weights packed (and Winograd-transformed) for the
-// kernels after their first use, and whose linear layers keep their
-// weights transposed, where m repacks them at every pass. Its
-// Forward gives m's bits. m's weights must not change while it is in use:
-// after a training step, take a new one. It refuses ForwardTrain.
+// kernels after their first use, and whose linear layers keep their weights
+// transposed, where m repacks them at every pass. Its Forward gives m's bits.
+// m's weights must not change while it is in use: after a training step, take
+// a new one. It refuses ForwardTrain.
 func (m *Model) Inference() *Model {
 	weights := make(map[string]*tensor.Tensor, len(m.params))
 	for _, p := range m.params {
